@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { zoneSchema } from './zones.js';
+import { dispatchSchema } from './dispatch.js';
+
+/**
+ * The configuration file's schema (YAML, validated by zod). Every object is strict: an unknown key is an
+ * error, because a misspelt key silently falling back to a default is how cameras end up misconfigured.
+ * config/example.yaml documents every key; keep the two in step.
+ */
+
+const seconds = (what: string) => z.number({ error: `${what} must be a number of seconds` }).positive();
+
+export const backoffSchema = z.strictObject({
+  initialSec: seconds('initialSec').default(1),
+  maxSec: seconds('maxSec').default(10),
+  factor: z.number().min(1).default(2),
+  jitter: z.number().min(0).max(1).default(0.3),
+});
+
+export const rtspSourceSchema = z.strictObject({
+  kind: z.literal('rtsp'),
+  /** rtsp://[user:password@]host[:port]/path. Credentials are redacted in every log line. */
+  url: z.string().regex(/^rtsps?:\/\//i, 'must start with rtsp:// or rtsps://'),
+  transport: z.enum(['tcp', 'udp']).default('tcp'),
+  /** Socket timeout for connect and read; ffmpeg gives up after about 4× this on a hung server. */
+  timeoutSec: seconds('timeoutSec').default(5),
+});
+
+export const fileSourceSchema = z.strictObject({
+  kind: z.literal('file'),
+  /** A path (relative to the config file) or `asset:<name>` (found by the asset resolver). */
+  path: z.string().min(1),
+  loop: z.boolean().default(false),
+  /** Read at the video's own rate (-re), as a camera would deliver it; false reads as fast as possible. */
+  realtime: z.boolean().default(true),
+});
+
+export const telemetrySchema = z.strictObject({
+  /** NMEA 0183 (RMC/GGA) or JSON lines `{ts, lat, lon, heading, speed}`; `auto` decides by content. */
+  format: z.enum(['auto', 'nmea', 'jsonl']).default('auto'),
+  /** Sidecar file; relative to the config file, or `asset:<name>`. Appended lines are followed (tail). */
+  path: z.string().min(1),
+  /** A frame farther than this from every fix gets `no_fix` instead of a guessed position. */
+  maxGapSec: seconds('maxGapSec').default(5),
+  /**
+   * Wall-clock time of PTS 0 for a recorded (file) video, ISO 8601 with offset. Default: the first fix's time.
+   * Live RTSP video ignores it (frames are stamped on arrival).
+   */
+  videoStartTime: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const vehicleSourceSchema = z.strictObject({
+  kind: z.literal('vehicle'),
+  video: z.discriminatedUnion('kind', [rtspSourceSchema, fileSourceSchema]),
+  telemetry: telemetrySchema,
+});
+
+export const sourceSchema = z.discriminatedUnion('kind', [rtspSourceSchema, fileSourceSchema, vehicleSourceSchema]);
+
+export const samplingSchema = z.discriminatedUnion('mode', [
+  /** Decode keyframes only (-skip_frame nokey): ~10× cheaper; one frame per GOP. */
+  z.strictObject({ mode: z.literal('keyframes') }),
+  /** Decode everything and keep `fps` frames per second (may be fractional, e.g. 0.5). */
+  z.strictObject({ mode: z.literal('fps'), fps: z.number().positive().max(30) }),
+]);
+
+export const frameSizeSchema = z.strictObject({
+  width: z.number().int().min(16).max(3840).default(640),
+  height: z.number().int().min(16).max(2160).default(360),
+});
+
+export const ringSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  segmentSec: z.number().min(1).max(10).default(2),
+  /** Minutes of video kept per camera; older segments are deleted. */
+  keepMinutes: z.number().positive().default(10),
+});
+
+export const cameraSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use letters, digits, . _ - (at most 64)'),
+  name: z.string().optional(),
+  enabled: z.boolean().default(true),
+  source: sourceSchema,
+  sampling: samplingSchema.optional(),
+  frame: frameSizeSchema.optional(),
+  ring: ringSchema.optional(),
+  /** No frame for this long → the camera is marked down and its decoder restarted. */
+  watchdogSec: seconds('watchdogSec').optional(),
+  reconnect: backoffSchema.optional(),
+  location: z
+    .strictObject({
+      lat: z.number().min(-90).max(90),
+      lon: z.number().min(-180).max(180),
+      address: z.string().optional(),
+      /** Street/town jurisdiction (街道/镇), used by dispatch routing. */
+      jurisdiction: z.string().optional(),
+    })
+    .optional(),
+  zones: z.array(zoneSchema).default([]),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1, { error: 'version must be 1' }),
+  site: z
+    .strictObject({
+      name: z.string().default('streetwatch'),
+      timezone: z.string().default('Asia/Shanghai'),
+    })
+    .prefault({}),
+  /** Values every camera inherits unless it sets its own. */
+  defaults: z
+    .strictObject({
+      sampling: samplingSchema.default({ mode: 'keyframes' }),
+      frame: frameSizeSchema.prefault({}),
+      ring: ringSchema.prefault({}),
+      watchdogSec: seconds('watchdogSec').default(8),
+      reconnect: backoffSchema.prefault({}),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      /** Root for the segment rings, the store and evidence; relative to the config file. */
+      dataDir: z.string().default('./data'),
+    })
+    .prefault({}),
+  scheduler: z
+    .strictObject({
+      /** Frames waiting for the detectors at most; beyond it frames wait in their camera's latest-frame slot. */
+      queueCapacity: z.number().int().positive().default(32),
+      /** A frame older than this when the detectors reach it is dropped as stale. */
+      maxFrameAgeSec: seconds('maxFrameAgeSec').default(10),
+      maxBatch: z.number().int().positive().default(8),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      /** /metrics and /healthz (and the console later). 0 picks a free port. */
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  cameras: z.array(cameraSchema).default([]),
+  dispatch: dispatchSchema.optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type CameraConfig = z.infer<typeof cameraSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type RtspSourceConfig = z.infer<typeof rtspSourceSchema>;
+export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
+export type VehicleSourceConfig = z.infer<typeof vehicleSourceSchema>;
+export type TelemetryConfig = z.infer<typeof telemetrySchema>;
+export type SamplingConfig = z.infer<typeof samplingSchema>;
+export type FrameSizeConfig = z.infer<typeof frameSizeSchema>;
+export type RingConfig = z.infer<typeof ringSchema>;
+export type BackoffConfig = z.infer<typeof backoffSchema>;
+
+/** A camera with every default filled in from `defaults`: what the pipeline actually runs. */
+export interface ResolvedCamera extends Omit<CameraConfig, 'sampling' | 'frame' | 'ring' | 'watchdogSec' | 'reconnect'> {
+  sampling: SamplingConfig;
+  frame: FrameSizeConfig;
+  ring: RingConfig;
+  watchdogSec: number;
+  reconnect: BackoffConfig;
+}
+
+export function resolveCamera(cfg: Config, cam: CameraConfig): ResolvedCamera {
+  return {
+    ...cam,
+    sampling: cam.sampling ?? cfg.defaults.sampling,
+    frame: cam.frame ?? cfg.defaults.frame,
+    ring: cam.ring ?? cfg.defaults.ring,
+    watchdogSec: cam.watchdogSec ?? cfg.defaults.watchdogSec,
+    reconnect: cam.reconnect ?? cfg.defaults.reconnect,
+  };
+}

@@ -1,0 +1,69 @@
+import { redact } from './redact.js';
+
+/**
+ * Stable error codes. Scripts, metrics and the console match on these, so never rename one; add new ones.
+ * The message says what happened to which thing and what to do; the code says which kind of failure it is.
+ */
+export const ErrorCodes = {
+  CONFIG_NOT_FOUND: 'CONFIG_NOT_FOUND',
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  ASSET_NOT_FOUND: 'ASSET_NOT_FOUND',
+  ASSET_HASH_MISMATCH: 'ASSET_HASH_MISMATCH',
+  ASSET_DOWNLOAD_FAILED: 'ASSET_DOWNLOAD_FAILED',
+  ASSET_MANIFEST_INVALID: 'ASSET_MANIFEST_INVALID',
+  SOURCE_NOT_FOUND: 'SOURCE_NOT_FOUND',
+  SOURCE_UNREACHABLE: 'SOURCE_UNREACHABLE',
+  SOURCE_AUTH_FAILED: 'SOURCE_AUTH_FAILED',
+  SOURCE_CORRUPT: 'SOURCE_CORRUPT',
+  SOURCE_NO_VIDEO: 'SOURCE_NO_VIDEO',
+  SOURCE_UNSUPPORTED_CODEC: 'SOURCE_UNSUPPORTED_CODEC',
+  SOURCE_STALLED: 'SOURCE_STALLED',
+  SOURCE_ENDED: 'SOURCE_ENDED',
+  DECODER_FAILED: 'DECODER_FAILED',
+  FFMPEG_MISSING: 'FFMPEG_MISSING',
+  TELEMETRY_INVALID: 'TELEMETRY_INVALID',
+  TELEMETRY_NOT_FOUND: 'TELEMETRY_NOT_FOUND',
+  PROBE_FAILED: 'PROBE_FAILED',
+  USAGE: 'USAGE',
+  STOPPED: 'STOPPED',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface ErrorOptions {
+  /** True when the same operation may succeed if tried again later (network, a camera rebooting). */
+  retriable?: boolean;
+  cause?: unknown;
+  /** Structured context for logs (camera id, file, …). Strings are redacted. */
+  details?: Record<string, unknown>;
+}
+
+/** The one error base class: a stable `code`, a `retriable` flag, a `cause`, and redacted text. */
+export class StreetwatchError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, opts: ErrorOptions = {}) {
+    super(redact(message), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'StreetwatchError';
+    this.code = code;
+    this.retriable = opts.retriable ?? false;
+    this.details = opts.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, retriable: this.retriable, details: this.details };
+  }
+}
+
+export function isStreetwatchError(e: unknown, code?: ErrorCode): e is StreetwatchError {
+  return e instanceof StreetwatchError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a StreetwatchError, keeping the original as `cause`. */
+export function toStreetwatchError(e: unknown, code: ErrorCode = ErrorCodes.INTERNAL, retriable = false): StreetwatchError {
+  if (e instanceof StreetwatchError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new StreetwatchError(code, message, { cause: e, retriable });
+}

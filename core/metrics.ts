@@ -1,0 +1,81 @@
+import client, { Registry } from 'prom-client';
+
+/**
+ * All Prometheus metrics of a process, on one registry. Names follow Prometheus conventions:
+ * `streetwatch_` prefix, `_total` counters, base units (seconds, bytes). Labels are camera ids (never URLs).
+ */
+export function createMetrics(registry: Registry = new Registry()) {
+  client.collectDefaultMetrics({ register: registry, prefix: 'streetwatch_process_' });
+  const m = {
+    registry,
+    framesDecoded: new client.Counter({
+      name: 'streetwatch_frames_decoded_total',
+      help: 'Sampled frames that arrived from ffmpeg, by camera.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    framesDropped: new client.Counter({
+      name: 'streetwatch_frames_dropped_total',
+      help: 'Frames dropped before detection, by camera and reason (superseded, stale, camera_removed, shutdown).',
+      labelNames: ['camera', 'reason'] as const,
+      registers: [registry],
+    }),
+    framesScheduled: new client.Counter({
+      name: 'streetwatch_frames_scheduled_total',
+      help: 'Frames handed from the scheduler to the detection stage, by camera.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    framesWithoutFix: new client.Counter({
+      name: 'streetwatch_frames_without_gps_fix_total',
+      help: 'Vehicle frames that carried no GPS position (no fix near their time), by camera.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    cameraUp: new client.Gauge({
+      name: 'streetwatch_camera_up',
+      help: '1 while a camera delivers frames, 0 while it is down or reconnecting.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    reconnects: new client.Counter({
+      name: 'streetwatch_camera_reconnects_total',
+      help: 'Decoder restarts after a failure, by camera and reason (exit, stall, error).',
+      labelNames: ['camera', 'reason'] as const,
+      registers: [registry],
+    }),
+    decodeLag: new client.Gauge({
+      name: 'streetwatch_decode_lag_seconds',
+      help: 'Wall-clock time between when a live frame was due (stream start + PTS) and when it left ffmpeg.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    schedulerQueue: new client.Gauge({
+      name: 'streetwatch_scheduler_queue_frames',
+      help: 'Frames waiting in the scheduler queue toward the detectors.',
+      registers: [registry],
+    }),
+    ringSegmentsDeleted: new client.Counter({
+      name: 'streetwatch_ring_segments_deleted_total',
+      help: 'Evidence ring segments deleted because they fell out of the retention window, by camera.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    configReloads: new client.Counter({
+      name: 'streetwatch_config_reloads_total',
+      help: 'Configuration reloads, by result (applied, rejected).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Removes every series of one camera (after it is removed from the config) so dashboards do not show ghosts. */
+export function forgetCamera(m: Metrics, camera: string): void {
+  for (const metric of [m.framesDecoded, m.framesScheduled, m.framesWithoutFix, m.cameraUp, m.decodeLag, m.ringSegmentsDeleted]) {
+    metric.remove({ camera });
+  }
+}
