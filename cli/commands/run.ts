@@ -1,0 +1,88 @@
+import { loadConfig } from '../../config/loader.js';
+import { watchConfig } from '../../config/watch.js';
+import { isStreetwatchError } from '../../core/errors.js';
+import { createLogger, setRootLogger } from '../../core/log.js';
+import { createMetrics } from '../../core/metrics.js';
+import { startHttpServer } from '../../console/server.js';
+import { Runtime } from '../../pipeline/runtime.js';
+import { createTelemetryPositionSource } from '../../pipeline/sources/vehicle.js';
+import { parseCli } from '../args.js';
+
+export const summary = 'run the pipeline on a config file (embedded mode), serving /metrics and /healthz';
+
+const HELP = `usage: streetwatch run --config <file> [--port N] [--host H]
+
+Runs every enabled camera of the config, logs JSON lines (pino) on stdout and serves /metrics, /healthz and
+/api/cameras. The config is reloaded on SIGHUP and when the file changes: cameras are added, removed or
+restarted as needed, untouched cameras keep running, and an invalid new config is rejected (the running one
+stays). SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCli(argv, {
+    config: { type: 'string', short: 'c' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (!values.config) {
+    process.stderr.write(HELP + '\n');
+    return 2;
+  }
+  const loaded = await loadConfig(values.config);
+  const log = createLogger({ level: loaded.config.log.level });
+  setRootLogger(log);
+  const metrics = createMetrics();
+  const runtime = new Runtime({
+    config: loaded.config,
+    baseDir: loaded.baseDir,
+    metrics,
+    log,
+    createPositionSource: createTelemetryPositionSource(log),
+  });
+  const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`streetwatch run: --port must be 0..65535, got '${values.port}'\n`);
+    return 2;
+  }
+  const http = await startHttpServer({ host: values.host ?? loaded.config.http.host, port, metrics, cameras: () => runtime.status() });
+  log.info({ url: http.url, config: loaded.file, cameras: loaded.config.cameras.length }, 'streetwatch running');
+  await runtime.start();
+
+  let reloading = Promise.resolve();
+  const unwatch = watchConfig(loaded.file, (why) => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = await loadConfig(loaded.file);
+        const res = await runtime.apply(next.config, next.baseDir);
+        metrics.configReloads.inc({ result: 'applied' });
+        log.info({ why, ...res }, 'config reloaded');
+        if (res.needsRestart.length) log.warn({ sections: res.needsRestart }, 'these settings changed but take effect only after a restart');
+      } catch (e) {
+        metrics.configReloads.inc({ result: 'rejected' });
+        const issues = isStreetwatchError(e) ? e.details.issues : undefined;
+        log.error({ why, code: isStreetwatchError(e) ? e.code : undefined, issues }, `new config rejected, the running one stays: ${(e as Error).message}`);
+      }
+    });
+  });
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, 'stopping');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  unwatch();
+  await reloading;
+  await runtime.stop();
+  await http.stop();
+  log.info('stopped');
+  return 0;
+}

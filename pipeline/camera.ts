@@ -1,0 +1,297 @@
+import { join } from 'node:path';
+import type { ResolvedCamera } from '../config/schema.js';
+import { StreetwatchError, toStreetwatchError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../core/retry.js';
+import type { Frame, FramePosition } from '../core/types.js';
+import type { DecoderArgsSpec } from './ffmpeg/args.js';
+import { FfmpegDecoder, type DecoderExit } from './ffmpeg/decoder.js';
+import { RING_CODECS, classifyFfmpegFailure, parseInputVideoCodec } from './ffmpeg/failure.js';
+import { FrameClock } from './frame-clock.js';
+import { SegmentRing } from './ring.js';
+import { buildSource, type CameraSource } from './sources/source.js';
+
+/** Where a vehicle frame's position comes from (the telemetry feed); see sources/telemetry. */
+export interface PositionSource {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  positionAt(wallMs: number, maxGapMs: number): FramePosition;
+  /** Time of the first fix, the default wall time of PTS 0 for a recorded vehicle video. */
+  firstFixMs(): number | undefined;
+}
+
+export type CameraState = 'starting' | 'up' | 'down' | 'ended' | 'failed' | 'stopped';
+
+export interface CameraStatus {
+  id: string;
+  name?: string;
+  kind: CameraSource['kind'] | 'unknown';
+  source: string;
+  state: CameraState;
+  since: number;
+  lastFrameAt?: number;
+  frames: number;
+  reconnects: number;
+  codec?: string;
+  lastError?: { code: string; message: string; at: number };
+}
+
+export interface CameraDeps {
+  baseDir: string;
+  dataDir: string;
+  metrics: Metrics;
+  log: Logger;
+  onFrame: (frame: Frame) => void;
+  /** Builds the telemetry feed of a vehicle camera. */
+  createPositionSource?: (cam: ResolvedCamera, source: CameraSource) => PositionSource;
+  ffmpegPath?: string;
+  random?: () => number;
+  /** Step of ffmpeg's stop sequence (q → SIGTERM → SIGKILL), ms. */
+  stopStepMs?: number;
+}
+
+/**
+ * Runs one camera: builds its source, keeps one ffmpeg decoder alive (respawning after any exit with capped
+ * exponential backoff and jitter), watches for stalls, keeps the evidence ring bounded and stamps frames
+ * (time, and position for vehicles). A camera that fails never affects another one.
+ */
+export class CameraRunner {
+  private readonly abort = new AbortController();
+  private decoder: FfmpegDecoder | undefined;
+  private loop: Promise<void> | undefined;
+  private ring: SegmentRing | undefined;
+  private positions: PositionSource | undefined;
+  private source: CameraSource | undefined;
+  private readonly st: CameraStatus;
+  private stopping: Promise<void> | undefined;
+  private readonly log: Logger;
+  private seq = 0;
+
+  constructor(
+    readonly camera: ResolvedCamera,
+    private readonly deps: CameraDeps,
+  ) {
+    this.log = deps.log.child({ camera: camera.id });
+    this.st = { id: camera.id, name: camera.name, kind: 'unknown', source: '', state: 'starting', since: Date.now(), frames: 0, reconnects: 0 };
+    deps.metrics.cameraUp.set({ camera: camera.id }, 0);
+  }
+
+  status(): CameraStatus {
+    return { ...this.st, ...(this.st.lastError ? { lastError: { ...this.st.lastError } } : {}) };
+  }
+
+  /** Resolves once the first decoder is spawned (or the camera failed for good). Never throws for the camera's own faults. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    try {
+      this.source = buildSource(this.camera, this.deps.baseDir);
+      this.st.kind = this.source.kind;
+      this.st.source = this.source.display;
+      if (this.source.telemetry) {
+        if (!this.deps.createPositionSource) throw new Error('vehicle camera without a telemetry feed factory');
+        this.positions = this.deps.createPositionSource(this.camera, this.source);
+        await this.positions.start();
+      }
+      if (this.camera.ring.enabled) {
+        this.ring = new SegmentRing({
+          dir: join(this.deps.dataDir, 'ring', this.camera.id),
+          keepMinutes: this.camera.ring.keepMinutes,
+          segmentSec: this.camera.ring.segmentSec,
+          onDeleted: (files) => this.deps.metrics.ringSegmentsDeleted.inc({ camera: this.camera.id }, files.length),
+          onError: (e) => this.log.warn({ err: e }, 'ring pruning failed'),
+        });
+        await this.ring.start();
+      }
+    } catch (e) {
+      this.fail(toStreetwatchError(e));
+      return;
+    }
+    let spawned!: () => void;
+    const firstSpawn = new Promise<void>((r) => (spawned = r));
+    this.loop = this.supervise(spawned).catch((e) => this.fail(toStreetwatchError(e)));
+    await Promise.race([firstSpawn, this.loop]);
+  }
+
+  /** Idempotent: stops the decoder (q → SIGTERM → SIGKILL), the ring pruner and the telemetry feed. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      this.abort.abort();
+      await this.decoder?.stop();
+      await this.loop;
+      await this.ring?.stop();
+      await this.positions?.stop();
+      this.setState('stopped');
+      this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+    })());
+  }
+
+  /** The evidence ring, for the evidence packager. */
+  get segmentRing(): SegmentRing | undefined {
+    return this.ring;
+  }
+
+  private async supervise(spawned: () => void): Promise<void> {
+    const policy: BackoffPolicy = {
+      initialMs: this.camera.reconnect.initialSec * 1000,
+      maxMs: this.camera.reconnect.maxSec * 1000,
+      factor: this.camera.reconnect.factor,
+      jitter: this.camera.reconnect.jitter,
+    };
+    let attempt = 0;
+    while (!this.abort.signal.aborted) {
+      const exit = await this.runOnce(spawned);
+      if (this.abort.signal.aborted) return;
+      if (exit.frames > 0) attempt = 0;
+      const source = this.source!;
+      const fileEnded = source.input.kind === 'file' && !source.input.loop && exit.code === 0 && !exit.stoppedByUs && exit.frames > 0;
+      if (fileEnded) {
+        this.log.info({ frames: this.st.frames }, 'file source ended');
+        this.setState('ended');
+        this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+        return;
+      }
+      const err = exit.error;
+      if (!err.retriable) {
+        this.fail(err);
+        return;
+      }
+      this.st.lastError = { code: err.code, message: err.message, at: Date.now() };
+      this.setState('down');
+      this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+      const delay = backoffDelay(attempt++, policy, this.deps.random);
+      this.st.reconnects++;
+      this.deps.metrics.reconnects.inc({ camera: this.camera.id, reason: exit.reason });
+      this.log.warn({ code: err.code, reason: exit.reason, retryInMs: delay, attempt }, `camera down: ${err.message}`);
+      try {
+        await sleep(delay, this.abort.signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** One decoder run, from spawn to exit, with the watchdog. */
+  private async runOnce(spawned: () => void): Promise<DecoderExit & { error: StreetwatchError; reason: 'exit' | 'stall' | 'error' }> {
+    const source = this.source!;
+    const cam = this.camera;
+    const spec: DecoderArgsSpec = {
+      input: source.input,
+      sampling: cam.sampling,
+      frame: cam.frame,
+      ...(this.ring ? { ring: { ...cam.ring, dir: this.ring.dir } } : {}),
+    };
+    const startWall = source.live ? undefined : (this.videoStartMs() ?? Date.now());
+    const clock = new FrameClock(source.live, startWall);
+    let stalled = false;
+    let refused: StreetwatchError | undefined;
+    let codecSeen = false;
+    let lastFrameAt = Date.now();
+    const decoder = new FfmpegDecoder({
+      spec,
+      ffmpegPath: this.deps.ffmpegPath,
+      stopStepMs: this.deps.stopStepMs,
+      onFrame: (data, info) => {
+        const now = Date.now();
+        lastFrameAt = now;
+        const { wallMs, lagMs } = clock.stamp(info.ptsSec, now);
+        const frame: Frame = {
+          cameraId: cam.id,
+          seq: this.seq++,
+          ptsSec: info.ptsSec,
+          wallMs,
+          width: cam.frame.width,
+          height: cam.frame.height,
+          format: 'rgb24',
+          data,
+        };
+        if (this.positions && source.telemetry) {
+          frame.position = this.positions.positionAt(wallMs, source.telemetry.maxGapSec * 1000);
+          if (frame.position.status === 'no_fix') this.deps.metrics.framesWithoutFix.inc({ camera: cam.id });
+        }
+        this.st.frames++;
+        this.st.lastFrameAt = now;
+        this.deps.metrics.framesDecoded.inc({ camera: cam.id });
+        if (lagMs !== undefined) this.deps.metrics.decodeLag.set({ camera: cam.id }, lagMs / 1000);
+        if (this.st.state !== 'up') {
+          this.setState('up');
+          this.deps.metrics.cameraUp.set({ camera: cam.id }, 1);
+          this.log.info({ codec: this.st.codec }, 'camera up');
+        }
+        this.deps.onFrame(frame);
+      },
+      onLine: (line) => {
+        if (codecSeen) return;
+        const codec = parseInputVideoCodec(line);
+        if (!codec) return;
+        codecSeen = true;
+        this.st.codec = codec;
+        if (this.ring && !RING_CODECS.has(codec)) {
+          refused = new StreetwatchError(
+            'SOURCE_UNSUPPORTED_CODEC',
+            `camera '${cam.id}' (${source.display}): video codec '${codec}' is not supported — the evidence ring stream-copies into MPEG-TS, which carries ${[...RING_CODECS].join(', ')}. Configure the camera for H.264 or H.265.`,
+            { details: { camera: cam.id, codec } },
+          );
+          void decoder.stop();
+        }
+      },
+    });
+    this.decoder = decoder;
+    decoder.start();
+    spawned();
+    const watchdogMs = cam.watchdogSec * 1000;
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastFrameAt > watchdogMs && !stalled) {
+        stalled = true;
+        this.log.warn({ watchdogSec: cam.watchdogSec }, 'no frame within the watchdog time: restarting the decoder');
+        this.setState('down');
+        this.deps.metrics.cameraUp.set({ camera: cam.id }, 0);
+        void decoder.stop();
+      }
+    }, Math.min(1000, watchdogMs / 4));
+    const exit = await decoder.exited;
+    clearInterval(watchdog);
+    this.decoder = undefined;
+    if (exit.spawnError) {
+      return { ...exit, reason: 'error', error: new StreetwatchError('FFMPEG_MISSING', `camera '${cam.id}': cannot start ffmpeg (${exit.spawnError.message}). Install it: apt-get install -y ffmpeg.`, { cause: exit.spawnError }) };
+    }
+    if (refused) return { ...exit, reason: 'error', error: refused };
+    if (stalled) {
+      return {
+        ...exit,
+        reason: 'stall',
+        error: new StreetwatchError('SOURCE_STALLED', `camera '${cam.id}' (${source.display}): no frame for ${cam.watchdogSec} s; restarted the decoder.`, { retriable: true, details: { camera: cam.id } }),
+      };
+    }
+    const error = classifyFfmpegFailure({
+      cameraId: cam.id,
+      sourceKind: source.input.kind,
+      input: source.display,
+      code: exit.code,
+      signal: exit.signal,
+      stderrTail: exit.stderrTail,
+    });
+    // A looped file that ends is still a drop: respawn it (live streams are classified retriable already).
+    const retriable = error.retriable || (source.input.kind === 'file' && source.input.loop && exit.frames > 0);
+    return { ...exit, reason: 'exit', error: retriable && !error.retriable ? new StreetwatchError(error.code, error.message, { retriable: true, cause: error, details: error.details }) : error };
+  }
+
+  private videoStartMs(): number | undefined {
+    const iso = this.source?.telemetry?.videoStartTime;
+    if (iso) return Date.parse(iso);
+    return this.positions?.firstFixMs();
+  }
+
+  private setState(s: CameraState): void {
+    if (this.st.state === s) return;
+    this.st.state = s;
+    this.st.since = Date.now();
+  }
+
+  private fail(err: StreetwatchError): void {
+    this.st.lastError = { code: err.code, message: err.message, at: Date.now() };
+    this.setState('failed');
+    this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+    this.log.error({ code: err.code }, `camera failed: ${err.message}`);
+  }
+}

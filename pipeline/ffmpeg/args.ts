@@ -1,0 +1,96 @@
+import type { FrameSizeConfig, RingConfig, SamplingConfig } from '../../config/schema.js';
+
+/**
+ * ffmpeg argument builders: pure functions from a camera's settings to the argument lists of its one ffmpeg
+ * process. Kept apart from the process handling so the exact flags are unit-tested and reused by the bench.
+ *
+ * One process per camera, one connection to the camera, two outputs:
+ *   (a) sampled frames, scaled inside ffmpeg, raw rgb24 on stdout (pipe:1), one `showinfo` line per frame on
+ *       stderr carrying its PTS (the raw pipe has no timestamps of its own);
+ *   (b) the evidence ring: the compressed stream copied (-c copy) into ~2 s MPEG-TS segments named by their
+ *       local start time, so evidence clips later cost no re-encode.
+ */
+
+export type InputSpec =
+  | { kind: 'rtsp'; url: string; transport: 'tcp' | 'udp'; timeoutSec: number }
+  | { kind: 'file'; path: string; loop: boolean; realtime: boolean };
+
+export interface DecoderArgsSpec {
+  input: InputSpec;
+  sampling: SamplingConfig;
+  frame: FrameSizeConfig;
+  /** Folder for the ring's segments; omit (or ring.enabled false) for no ring. */
+  ring?: RingConfig & { dir: string };
+}
+
+/** Options that go before `-i` (they apply to reading and decoding the input). */
+export function inputOptions(spec: DecoderArgsSpec): string[] {
+  const opts = ['-hide_banner', '-nostats', '-loglevel', 'info'];
+  if (spec.input.kind === 'rtsp') {
+    // ffmpeg never reconnects RTSP itself; the socket timeout turns a hung camera into an exit we respawn on.
+    opts.push('-rtsp_transport', spec.input.transport, '-timeout', String(Math.round(spec.input.timeoutSec * 1e6)));
+  } else {
+    if (spec.input.loop) opts.push('-stream_loop', '-1');
+    if (spec.input.realtime) opts.push('-re');
+  }
+  // Keyframe sampling: the decoder skips every non-key frame (~10× less CPU than a full decode). It applies to
+  // decoding only; the ring's stream copy still gets every packet.
+  if (spec.sampling.mode === 'keyframes') opts.push('-skip_frame', 'nokey');
+  return opts;
+}
+
+export function inputTarget(spec: DecoderArgsSpec): string {
+  return spec.input.kind === 'rtsp' ? spec.input.url : spec.input.path;
+}
+
+/** The filter chain of the frame output; showinfo must stay last so each of its lines is one piped frame. */
+export function frameFilter(spec: DecoderArgsSpec): string {
+  const parts: string[] = [];
+  if (spec.sampling.mode === 'fps') parts.push(`fps=${spec.sampling.fps}`);
+  // Scaled to exactly the configured size; boxes are normalised, so a changed aspect ratio maps back exactly.
+  parts.push(`scale=${spec.frame.width}:${spec.frame.height}:flags=bilinear`, 'format=rgb24', 'showinfo=checksum=0');
+  return parts.join(',');
+}
+
+/** Output (a): the sampled raw frames on stdout. */
+export function frameOutputOptions(spec: DecoderArgsSpec): string[] {
+  const opts = ['-map', '0:v:0', '-vf', frameFilter(spec), '-an', '-sn', '-dn'];
+  // Without passthrough, keyframe output is padded back to the full frame rate by duplicating frames.
+  if (spec.sampling.mode === 'keyframes') opts.push('-fps_mode', 'passthrough');
+  opts.push('-pix_fmt', 'rgb24', '-f', 'rawvideo');
+  return opts;
+}
+
+export const FRAME_OUTPUT_TARGET = 'pipe:1';
+
+/** Output (b): the ring segments (stream copy); `strftime` names give each segment's local start time. */
+export function ringOutputOptions(spec: DecoderArgsSpec): string[] {
+  const ring = spec.ring;
+  if (!ring || !ring.enabled) return [];
+  return [
+    '-map', '0:v:0', '-c:v', 'copy', '-an', '-sn', '-dn',
+    '-f', 'segment', '-segment_time', String(ring.segmentSec), '-segment_format', 'mpegts',
+    '-reset_timestamps', '1', '-strftime', '1',
+  ];
+}
+
+export const RING_SEGMENT_PATTERN = '%Y%m%dT%H%M%S.ts';
+
+export function ringOutputTarget(spec: DecoderArgsSpec): string | undefined {
+  return spec.ring?.enabled ? `${spec.ring.dir}/${RING_SEGMENT_PATTERN}` : undefined;
+}
+
+/** The whole argument list, as the bench and tests run it without fluent-ffmpeg. */
+export function decoderArgs(spec: DecoderArgsSpec): string[] {
+  const ringTarget = ringOutputTarget(spec);
+  return [
+    ...inputOptions(spec),
+    '-i', inputTarget(spec),
+    ...(ringTarget ? [...ringOutputOptions(spec), ringTarget] : []),
+    ...frameOutputOptions(spec), FRAME_OUTPUT_TARGET,
+  ];
+}
+
+export function frameBytes(frame: FrameSizeConfig): number {
+  return frame.width * frame.height * 3;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { decoderArgs, frameFilter, type DecoderArgsSpec } from '../../../pipeline/ffmpeg/args.js';
+
+const base: DecoderArgsSpec = {
+  input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },
+  sampling: { mode: 'keyframes' },
+  frame: { width: 640, height: 360 },
+  ring: { enabled: true, segmentSec: 2, keepMinutes: 10, dir: '/data/ring/cam-1' },
+};
+
+function after(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+describe('decoderArgs', () => {
+  it('rtsp keyframes: tcp, socket timeout in µs, skip_frame before -i, passthrough, ring first then pipe', () => {
+    const a = decoderArgs(base);
+    const i = a.indexOf('-i');
+    expect(a[i + 1]).toBe('rtsp://u:p@cam/1');
+    expect(a.slice(0, i)).toEqual(expect.arrayContaining(['-rtsp_transport', 'tcp', '-timeout', '5000000', '-skip_frame', 'nokey']));
+    expect(a.indexOf('-skip_frame')).toBeLessThan(i);
+    expect(after(a, '-fps_mode')).toBe('passthrough');
+    expect(a.at(-1)).toBe('pipe:1');
+    expect(a).toContain('/data/ring/cam-1/%Y%m%dT%H%M%S.ts');
+    expect(a.indexOf('/data/ring/cam-1/%Y%m%dT%H%M%S.ts')).toBeLessThan(a.indexOf('pipe:1'));
+    // the ring is a stream copy: no decoding, no re-encoding
+    const ringPart = a.slice(i + 2, a.indexOf('/data/ring/cam-1/%Y%m%dT%H%M%S.ts'));
+    expect(after(ringPart, '-c:v')).toBe('copy');
+    expect(after(ringPart, '-segment_time')).toBe('2');
+  });
+
+  it('fps mode: fps filter before scale, no skip_frame, no passthrough', () => {
+    const spec: DecoderArgsSpec = { ...base, sampling: { mode: 'fps', fps: 0.5 } };
+    const a = decoderArgs(spec);
+    expect(a).not.toContain('-skip_frame');
+    expect(a).not.toContain('-fps_mode');
+    expect(frameFilter(spec)).toBe('fps=0.5,scale=640:360:flags=bilinear,format=rgb24,showinfo=checksum=0');
+  });
+
+  it('file input: loop and realtime pacing are input options; no ring when disabled', () => {
+    const a = decoderArgs({ ...base, input: { kind: 'file', path: '/v.mp4', loop: true, realtime: true }, ring: { ...base.ring!, enabled: false } });
+    const i = a.indexOf('-i');
+    expect(a.slice(0, i)).toEqual(expect.arrayContaining(['-stream_loop', '-1', '-re']));
+    expect(a).not.toContain('-rtsp_transport');
+    expect(a).not.toContain('segment');
+    expect(after(a, '-pix_fmt')).toBe('rgb24');
+  });
+
+  it('showinfo is the last filter, so its lines match piped frames one to one', () => {
+    expect(frameFilter(base).split(',').at(-1)).toMatch(/^showinfo/);
+  });
+});
