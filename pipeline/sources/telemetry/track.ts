@@ -173,14 +173,14 @@ export class TelemetryTrack {
       }
       const gap = first.ts - wallMs;
       if (gap > maxGapMs) return { status: 'no_fix', reason: `frame is ${sec(gap)} before the first fix (max gap ${sec(maxGapMs)})` };
-      const mark = this.markIn(wallMs, first.ts, true);
+      const mark = this.markIn(wallMs, first.ts);
       if (mark !== undefined) return { status: 'no_fix', reason: `receiver reported no fix at ${iso(mark)}, before the first fix` };
       return at(first, gap);
     }
     if (wallMs > last.ts) {
       const gap = wallMs - last.ts;
       if (gap > maxGapMs) return { status: 'no_fix', reason: `frame is ${sec(gap)} after the last fix (max gap ${sec(maxGapMs)})` };
-      const mark = this.markIn(last.ts, wallMs, false);
+      const mark = this.markIn(last.ts, wallMs);
       if (mark !== undefined) return { status: 'no_fix', reason: `receiver reported no fix at ${iso(mark)}, after the last fix` };
       return at(last, gap);
     }
@@ -193,7 +193,7 @@ export class TelemetryTrack {
     if (span > 2 * maxGapMs) {
       return { status: 'no_fix', reason: `fixes around the frame are ${sec(span)} apart (more than 2 × max gap ${sec(maxGapMs)})` };
     }
-    const mark = this.markIn(a.ts, b.ts, false);
+    const mark = this.markIn(a.ts, b.ts);
     if (mark !== undefined) return { status: 'no_fix', reason: `receiver reported no fix at ${iso(mark)}, between the surrounding fixes` };
     return interpolate(a, b, wallMs);
   }
@@ -208,12 +208,14 @@ export class TelemetryTrack {
     return Math.max(f, m);
   }
 
-  /** First mark in (lo, hi), or [lo, hi) when `includeLo`; undefined when none. */
-  private markIn(lo: number, hi: number, includeLo: boolean): number | undefined {
+  /**
+   * First mark in [lo, hi], undefined when none. Inclusive on both ends is right for every caller: a mark never
+   * shares its ts with a fix (each replaces the other), and a mark at the frame's own time is a no-fix for it.
+   */
+  private markIn(lo: number, hi: number): number | undefined {
     const m = this.marks;
-    let j = lowerBound(m, this.marksHead, m.length, lo, (x) => x);
-    if (!includeLo && m[j] === lo) j++;
-    return j < m.length && m[j]! < hi ? m[j] : undefined;
+    const j = lowerBound(m, this.marksHead, m.length, lo, (x) => x);
+    return j < m.length && m[j]! <= hi ? m[j] : undefined;
   }
 
   private evict(): void {
