@@ -144,6 +144,7 @@ export class TelemetryFeed implements Service {
       throw this.notFound(`cannot be read (${code ?? (e as Error).message}); check its permissions`, e);
     }
     const c = this.counts;
+    // Ignored sentences (GSV, VTG) do not make a file usable: with every RMC/GGA broken there is still no position.
     if (c.fixes === 0 && c.noFix === 0 && c.errors > 0) {
       this.stopped = true;
       throw this.invalid();
@@ -222,6 +223,7 @@ export class TelemetryFeed implements Service {
     this.continuation = undefined;
     if (this.requested === 'auto') {
       this.format = undefined;
+      this.formatGuessed = false;
       this.parser = undefined;
     } else if (this.parser instanceof NmeaParser) {
       // A new file may start on another day: its first GGA must not inherit the old file's date.

@@ -164,6 +164,22 @@ describe('TelemetryFeed: reading and following', () => {
     expect(f.positionAt(nextDay[1]!.ts, 2000)).toMatchObject({ status: 'fix', gapMs: 0 });
   });
 
+  it('survives the file disappearing for a while: warns once, then reads the new file from its start', async () => {
+    const path = join(dir, 'gps.nmea');
+    await writeNmeaFile(path, FIRST);
+    const f = feed(path);
+    await f.start();
+    await rm(path);
+    const missing = () => warnings().filter((w) => String(w.msg).includes('cannot be read (ENOENT)'));
+    await waitFor(() => missing().length > 0, 'the missing-file warning');
+    await sleep(80); // several more failed polls
+    expect(missing()).toHaveLength(1);
+    await writeJsonlFile(path, REST);
+    await waitFor(() => f.stats().fixes === ROUTE.length, 'fixes from the recreated file');
+    expect(f.resolvedFormat).toBe('jsonl');
+    expect(logLines.some((l) => l.msg === 'telemetry file readable again')).toBe(true);
+  });
+
   it('an empty file is fine at start; its format is detected when lines arrive', async () => {
     const path = join(dir, 'gps.log');
     await writeFile(path, '');
