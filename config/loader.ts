@@ -67,7 +67,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
 }
 
 function analyse(text: string, file: string): { issues: ConfigIssue[]; config?: Config } {
-  const { doc, lineCounter, data, issues } = toData(text);
+  const { doc, lineCounter, data: raw, issues } = toData(text);
   const at = (offset: number) => lineCounter.linePos(offset);
   const yamlIssues = issues.map((i) => ({ file, ...posOf(at, i.offset), path: formatPath(pathAtOffset(doc, i.offset)), message: redact(i.message) }));
   // A repeated key leaves a well-formed document behind, so the schema can still report the rest; any other
@@ -78,6 +78,7 @@ function analyse(text: string, file: string): { issues: ConfigIssue[]; config?: 
   }
 
   const out: ConfigIssue[] = [];
+  const data = withoutExtensionKeys(raw);
   const result = configSchema.safeParse(data);
   if (!result.success) {
     for (const zi of flattenZodIssues(result.error.issues, [])) {
@@ -96,12 +97,12 @@ export function formatIssues(issues: readonly ConfigIssue[]): string {
   return issues.map((i) => `${i.file}:${i.line}:${i.column}  ${i.path || '(top level)'}  ${i.message}`).join('\n');
 }
 
-/** cameras[1].source.url, or routing.cameraJurisdiction["cam 7"] for keys that are not identifiers. */
+/** cameras[1].source.url; keys other than identifiers (with -) are quoted: cameraJurisdiction["hp.cam.7"]. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let s = '';
   for (const seg of path) {
     if (typeof seg === 'number') s += `[${seg}]`;
-    else if (typeof seg === 'string' && /^[A-Za-z_$][\w$]*$/.test(seg)) s += s ? `.${seg}` : seg;
+    else if (typeof seg === 'string' && /^[A-Za-z_$][\w$-]*$/.test(seg)) s += s ? `.${seg}` : seg;
     else s += `[${JSON.stringify(String(seg))}]`;
   }
   return s;
@@ -118,6 +119,15 @@ function invalidConfigError(file: string, issues: ConfigIssue[]): StreetwatchErr
 
 // ---------------------------------------------------------------------------------------------------------
 // YAML
+
+/**
+ * Top-level keys starting with `x-` are ignored (as in docker-compose): a place to define YAML anchors that
+ * cameras reuse with `<<: *name`, without the strict schema calling them unknown.
+ */
+function withoutExtensionKeys(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !k.startsWith('x-')));
+}
 
 interface RawIssue {
   offset: number;
@@ -196,9 +206,10 @@ function locate(
 /** The key path of the innermost node at `offset`, so a YAML syntax error still says which setting it is in. */
 function pathAtOffset(doc: Document, offset: number): PathSeg[] {
   const path: PathSeg[] = [];
+  // range[1] is where the node's own text ends (range[2] also takes in trailing comments and blank lines).
   const within = (n: unknown) => {
     const r = (n as YamlNode | null)?.range;
-    return r !== undefined && r !== null && r[0] <= offset && offset <= r[2];
+    return r !== undefined && r !== null && r[0] <= offset && offset <= r[1];
   };
   let node = doc.contents as YamlNode | null;
   for (let depth = 0; depth < 64 && node; depth++) {
@@ -206,7 +217,7 @@ function pathAtOffset(doc: Document, offset: number): PathSeg[] {
       const pair = node.items.find((p) => {
         const k = p.key as YamlNode | null;
         const kr = k?.range;
-        return kr && kr[0] <= offset && (within(p.value) || offset <= kr[2]);
+        return kr && kr[0] <= offset && (within(p.value) || offset <= kr[1]);
       });
       const k = pair?.key as YamlNode | null | undefined;
       if (!pair || !isScalar(k) || typeof k.value === 'symbol') break;
@@ -383,25 +394,26 @@ function suggest(key: string, allowed: string[] | undefined): string {
   const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
   let best: { k: string; d: number } | undefined;
   for (const k of allowed) {
-    const d = norm(k) === norm(key) ? 0 : levenshtein(norm(k), norm(key));
+    const d = editDistance(norm(k), norm(key));
     if (!best || d < best.d) best = { k, d };
   }
-  if (best && best.d <= Math.min(2, Math.max(1, Math.floor(key.length / 4)))) return `; did you mean '${best.k}'?`;
+  const tolerance = key.length <= 4 ? 1 : key.length <= 10 ? 2 : 3;
+  if (best && best.d <= tolerance) return `; did you mean '${best.k}'?`;
   return allowed.length <= 15 ? `; allowed here: ${allowed.join(', ')}` : '';
 }
 
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+/** Edit distance counting a swap of two neighbours as one edit (nmae → name), the commonest typo in keys. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return row[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 // Reading zod's internal definition is the only way to learn the keys allowed at a path (issues do not carry
