@@ -177,7 +177,7 @@ describe('TelemetryFeed: reading and following', () => {
     await writeJsonlFile(path, REST);
     await waitFor(() => f.stats().fixes === ROUTE.length, 'fixes from the recreated file');
     expect(f.resolvedFormat).toBe('jsonl');
-    expect(logLines.some((l) => l.msg === 'telemetry file readable again')).toBe(true);
+    await waitFor(() => logLines.some((l) => l.msg === 'telemetry file readable again'), 'the recovery log line');
   });
 
   it('an empty file is fine at start; its format is detected when lines arrive', async () => {
