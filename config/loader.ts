@@ -69,7 +69,12 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
 function analyse(text: string, file: string): { issues: ConfigIssue[]; config?: Config } {
   const { doc, lineCounter, data: raw, issues } = toData(text);
   const at = (offset: number) => lineCounter.linePos(offset);
-  const yamlIssues = issues.map((i) => ({ file, ...posOf(at, i.offset), path: formatPath(pathAtOffset(doc, i.offset)), message: redact(i.message) }));
+  const yamlIssues = issues.map((i) => {
+    const path = pathAtOffset(doc, i.offset);
+    // yaml reports an unclosed quote where the file ends; the string's opening quote is where to look.
+    const pos = i.code === 'MISSING_CHAR' && /quote/.test(i.message) && path.length > 0 ? locate(doc, at, path, 'value') : posOf(at, i.offset);
+    return { file, ...pos, path: formatPath(path), message: redact(i.message) };
+  });
   // A repeated key leaves a well-formed document behind, so the schema can still report the rest; any other
   // syntax error leaves guesses that would only produce noise.
   if (issues.some((i) => !i.recoverable)) return { issues: sortIssues(yamlIssues) };
@@ -130,6 +135,7 @@ function withoutExtensionKeys(data: unknown): unknown {
 }
 
 interface RawIssue {
+  code?: string;
   offset: number;
   message: string;
   /** The data is still what the text says (a repeated key), so validation can go on. */
@@ -142,6 +148,7 @@ function toData(text: string): { doc: Document; lineCounter: LineCounter; data: 
   // repeated key an error: silently keeping the last one hides the edit that was meant.
   const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
   const issues: RawIssue[] = [...doc.errors, ...doc.warnings].map((e) => ({
+    code: e.code,
     offset: e.pos[0],
     message: `YAML: ${yamlMessage(e.code, e.message)}`,
     recoverable: e.code === 'DUPLICATE_KEY',
@@ -160,6 +167,7 @@ function toData(text: string): { doc: Document; lineCounter: LineCounter; data: 
 function yamlMessage(code: string, message: string): string {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   if (code === 'DUPLICATE_KEY') return 'a key is repeated in this mapping (keys must be unique; the later one would silently win)';
+  if (code === 'MISSING_CHAR' && /quote/.test(first)) return 'this string has no closing quote';
   if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (---); a config is one document';
   return first;
 }
