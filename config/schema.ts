@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { zoneSchema } from './zones.js';
+import { timezoneSchema, zoneSchema } from './zones.js';
 import { dispatchSchema } from './dispatch.js';
 
 /**
@@ -104,7 +104,8 @@ export const configSchema = z.strictObject({
   site: z
     .strictObject({
       name: z.string().default('streetwatch'),
-      timezone: z.string().default('Asia/Shanghai'),
+      /** IANA name; checked, because a typo would silently shift every zone's active hours. */
+      timezone: timezoneSchema.default('Asia/Shanghai'),
     })
     .prefault({}),
   /** Values every camera inherits unless it sets its own. */

@@ -148,6 +148,13 @@ const cases: Case[] = [
     message: /^must be <= 1; got number 1.5$/,
   },
   {
+    name: 'unknown site time zone',
+    yaml: `version: 1\nsite:\n  timezone: Beijing\n`,
+    path: 'site.timezone',
+    at: 'Beijing',
+    message: /^unknown time zone 'Beijing'; use an IANA name such as Asia\/Shanghai$/,
+  },
+  {
     name: 'YAML syntax error: unclosed flow sequence',
     yaml: `version: 1\ncameras:\n  - id: a\n    zones: [\n  - id: b\n`,
     path: 'cameras[0].zones',
