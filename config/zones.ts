@@ -175,7 +175,10 @@ const linearRingSchema = z
     if (problem) ctx.issues.push({ code: 'custom', continue: true, input: ring, message: `ring ${problem}` });
   });
 
-/** A GeoJSON Polygon geometry (RFC 7946): the outer ring first, then any holes. */
+/**
+ * A GeoJSON Polygon geometry (RFC 7946): the outer ring first, then any holes. WGS 84 like the vehicles' GNSS
+ * fixes; outlines drawn on Chinese web maps (GCJ-02, BD-09) are offset by hundreds of metres and need converting.
+ */
 export const geofenceSchema = z.strictObject({
   type: z.literal('Polygon', { error: "geofence.type must be 'Polygon' (a GeoJSON Polygon geometry)" }),
   coordinates: z.array(linearRingSchema).min(1, 'a GeoJSON Polygon needs its outer ring'),
