@@ -1,0 +1,47 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  /** R, S, D, Z (zombie), T (stopped)… */
+  state: string;
+  cmd: string;
+}
+
+/** Processes whose command line contains `nameFilter` ('' for all), read from /proc. */
+export async function listProcesses(nameFilter: string): Promise<ProcInfo[]> {
+  const out: ProcInfo[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // the command name is in parentheses and may contain spaces: parse after the last ')'
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ').trim();
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const cmd = cmdline || `[${comm}]`;
+      if (nameFilter && !cmd.includes(nameFilter)) continue;
+      out.push({ pid: Number(entry), ppid: Number(rest[1]), state: rest[0]!, cmd });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Polls `predicate` every 100 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await predicate()) return;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
