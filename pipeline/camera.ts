@@ -93,7 +93,10 @@ export class CameraRunner {
         this.positions = this.deps.createPositionSource(this.camera, this.source);
         await this.positions.start();
       }
-      if (this.camera.ring.enabled) {
+      if (this.camera.ring.enabled && !this.source.live) {
+        this.log.info('no evidence ring for a file read faster than real time: evidence is cut from the file itself');
+      }
+      if (this.camera.ring.enabled && this.source.live) {
         this.ring = new SegmentRing({
           dir: join(this.deps.dataDir, 'ring', this.camera.id),
           keepMinutes: this.camera.ring.keepMinutes,

@@ -19,8 +19,13 @@ export interface DecoderArgsSpec {
   input: InputSpec;
   sampling: SamplingConfig;
   frame: FrameSizeConfig;
-  /** Folder for the ring's segments; omit (or ring.enabled false) for no ring. */
-  ring?: RingConfig & { dir: string };
+  /**
+   * Folder for the ring's segments; omit (or ring.enabled false) for no ring. Segments are named by their
+   * local start time (`time`, what the evidence packager looks up), which needs real time to pass between
+   * segments: a file read faster than real time gets no ring (the file itself is the evidence), and the bench
+   * uses `index` names instead.
+   */
+  ring?: RingConfig & { dir: string; naming?: 'time' | 'index' };
 }
 
 /** Options that go before `-i` (they apply to reading and decoding the input). */
@@ -70,14 +75,16 @@ export function ringOutputOptions(spec: DecoderArgsSpec): string[] {
   return [
     '-map', '0:v:0', '-c:v', 'copy', '-an', '-sn', '-dn',
     '-f', 'segment', '-segment_time', String(ring.segmentSec), '-segment_format', 'mpegts',
-    '-reset_timestamps', '1', '-strftime', '1',
+    '-reset_timestamps', '1',
+    ...(ring.naming === 'index' ? [] : ['-strftime', '1']),
   ];
 }
 
 export const RING_SEGMENT_PATTERN = '%Y%m%dT%H%M%S.ts';
 
 export function ringOutputTarget(spec: DecoderArgsSpec): string | undefined {
-  return spec.ring?.enabled ? `${spec.ring.dir}/${RING_SEGMENT_PATTERN}` : undefined;
+  if (!spec.ring?.enabled) return undefined;
+  return `${spec.ring.dir}/${spec.ring.naming === 'index' ? '%06d.ts' : RING_SEGMENT_PATTERN}`;
 }
 
 /** The whole argument list, as the bench and tests run it without fluent-ffmpeg. */

@@ -79,7 +79,8 @@ describe('file source', () => {
     ['an audio-only file', async () => makeAudioOnlyFile(join(work, 'audio.m4a')), 'SOURCE_NO_VIDEO', /no video stream/],
   ])('%s fails with a clear error naming the camera, without retrying', async (_what, make, code, text) => {
     const path = await make();
-    h = runCamera(fileCamera(path as string, { ring: { enabled: true, segmentSec: 2, keepMinutes: 1 } }));
+    // read at its own rate, like a camera: the evidence ring is on, and with it the codec check
+    h = runCamera(fileCamera(path as string, { source: { kind: 'file', path: path as string, loop: false, realtime: true }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1 } }));
     await settle(h);
     const st = h.runner.status();
     expect(st.state).toBe('failed');

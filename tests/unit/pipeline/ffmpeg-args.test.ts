@@ -47,6 +47,13 @@ describe('decoderArgs', () => {
     expect(after(a, '-pix_fmt')).toBe('rgb24');
   });
 
+  it('index-named ring segments (bench) have no strftime', () => {
+    const a = decoderArgs({ ...base, ring: { ...base.ring!, naming: 'index' } });
+    expect(a).not.toContain('-strftime');
+    expect(a).toContain('/data/ring/cam-1/%06d.ts');
+    expect(decoderArgs(base)).toEqual(expect.arrayContaining(['-strftime', '1']));
+  });
+
   it('showinfo is the last filter, so its lines match piped frames one to one', () => {
     expect(frameFilter(base).split(',').at(-1)).toMatch(/^showinfo/);
   });
