@@ -29,7 +29,9 @@ const vitest = spawnSync(bin('vitest'), ['run', '--reporter=default', '--reporte
 let summary;
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
-  summary = { passed: r.numPassedTests, failed: r.numFailedTests + (r.numFailedTestSuites ?? 0), skipped: r.numPendingTests + (r.numTodoTests ?? 0) };
+  // A suite that fails outside any test (an import error, a failing hook) counts as one failure.
+  const suiteOnly = r.numFailedTests === 0 && (r.numFailedTestSuites ?? 0) > 0 ? 1 : 0;
+  summary = { passed: r.numPassedTests, failed: r.numFailedTests + suiteOnly, skipped: r.numPendingTests + (r.numTodoTests ?? 0) };
 } catch {
   summary = { passed: 0, failed: 1, skipped: 0 };
 }

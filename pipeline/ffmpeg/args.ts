@@ -40,7 +40,11 @@ export function inputOptions(spec: DecoderArgsSpec): string[] {
   }
   // Keyframe sampling: the decoder skips every non-key frame (~10× less CPU than a full decode). It applies to
   // decoding only; the ring's stream copy still gets every packet.
-  if (spec.sampling.mode === 'keyframes') opts.push('-skip_frame', 'nokey');
+  if (spec.sampling.mode === 'keyframes') {
+    // With non-key frames skipped, stream probing decodes almost nothing and waits out the whole default
+    // analyzeduration (5 s) before the first frame; the SDP/SPS already give codec and size, 2 s is plenty.
+    opts.push('-analyzeduration', '2000000', '-skip_frame', 'nokey');
+  }
   return opts;
 }
 
