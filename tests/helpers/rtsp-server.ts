@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../core/paths.js';
+import { freePort } from './net.js';
 
 /**
  * A real RTSP server for tests (scripts/rtsp-test-server.py: GStreamer's gst-rtsp-server, H.264 files served
@@ -26,17 +26,6 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function launch(port: number, mounts: Record<string, string>, loop: boolean): Promise<ChildProcess> {
   const args = [join(PROJECT_ROOT, 'scripts/rtsp-test-server.py'), '--port', String(port), '--host', '127.0.0.1'];

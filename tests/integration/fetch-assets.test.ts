@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchAssets, run, type FetchableAsset, type FetchOutcome } from '../../cli/commands/fetch-assets.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
+import { freePort } from '../helpers/net.js';
 
 const PAYLOAD = Buffer.from('streetwatch test asset\n'.repeat(4000));
 const SHA = createHash('sha256').update(PAYLOAD).digest('hex');
@@ -72,13 +72,6 @@ function failed(o: FetchOutcome | undefined) {
 
 const cacheFiles = () => (existsSync(cacheDir) ? readdirSync(cacheDir) : []);
 
-async function closedPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('fetchAssets', () => {
   it('downloads a missing file into the cache, checks it, and finds it there next time', async () => {
@@ -173,7 +166,7 @@ describe('fetchAssets', () => {
 
 describe('fetch-assets command', () => {
   it('exits 1 quickly with one clear line when the URL cannot be reached', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}/x`;
+    const url = `http://127.0.0.1:${await freePort()}/x`;
     const a = { ...asset('x', 'sw-test-unreachable.onnx'), url, manifestPath: join(PROJECT_ROOT, 'models', 'sw-test-unreachable.json') };
     const out: string[] = [];
     const err: string[] = [];

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreetwatchError } from '../../core/errors.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { measureGop, probeSource } from '../../pipeline/probe.js';
+import { freePort } from '../helpers/net.js';
 
 const OXFORD = join(PROJECT_ROOT, '../shared/media/oxford_towncentre_pedestrians.mp4');
 let dir: string;
@@ -135,16 +136,9 @@ describe('probeSource on RTSP', () => {
     return (server.address() as { port: number }).port;
   }
 
-  async function closedPort(): Promise<number> {
-    const s = createNetServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  }
 
   it('fails fast with a retriable SOURCE_UNREACHABLE when nothing listens, without leaking the password', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const t0 = Date.now();
     const e = await rejection(probeSource(`rtsp://admin:s3cret@127.0.0.1:${port}/Streaming/Channels/101`));
     expect(Date.now() - t0).toBeLessThan(5000);
