@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """RTSP test server: serves MP4 (H.264) files as RTSP mounts, like street cameras, without re-encoding.
 
-    rtsp-test-server.py --port 8554 [--host 127.0.0.1] --mount /cam1=/path/a.mp4 [--mount /cam2=/path/b.mp4] [--loop]
+    rtsp-test-server.py --port 8554 [--host 127.0.0.1] --mount /cam1=/path/a.mp4 [--mount /cam2=/path/b.mp4]
+                        [--loop] [--watch-stdin]
 
-Prints `READY rtsp://HOST:PORT` on stdout once it listens. Exits 0 on SIGTERM/SIGINT, 2 on bad arguments or
+One shared pipeline per mount (every client sees the same stream, as from one camera), never rewound by a client's
+PLAY; with --loop the file repeats forever with continuous timestamps. Prints `READY rtsp://HOST:PORT` on stdout once it listens. Exits 0 on SIGTERM/SIGINT, 2 on bad arguments or
 unusable files, 3 when it cannot listen. Run it through rtsp-test-server.sh: GStreamer's `gi` bindings only exist for
 Debian's /usr/bin/python3.
 """
@@ -56,6 +58,11 @@ def parse_args(argv):
         "--mount", action="append", default=[], metavar="/NAME=FILE.mp4", help="a mount point and its file; repeatable"
     )
     p.add_argument("--loop", action="store_true", help="play each file in a loop forever, like a live camera")
+    p.add_argument(
+        "--watch-stdin",
+        action="store_true",
+        help="exit when stdin reaches end of file: a parent that holds our stdin pipe died without stopping us",
+    )
     args = p.parse_args(argv)
     if not 1 <= args.port <= 65535:
         p.error(f"--port must be 1-65535 (GStreamer cannot report the port it would pick for 0), got {args.port}")
@@ -243,6 +250,24 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, self.stop)
 
+    def watch_stdin(self):
+        GLib.io_add_watch(
+            GLib.IOChannel.unix_new(sys.stdin.fileno()),
+            GLib.PRIORITY_DEFAULT,
+            GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR,
+            self.on_stdin,
+        )
+
+    def on_stdin(self, _channel, _condition):
+        try:
+            data = os.read(sys.stdin.fileno(), 4096)
+        except OSError:
+            data = b""
+        if data:
+            return GLib.SOURCE_CONTINUE
+        log("stdin closed (parent gone): exiting")
+        return self.stop()
+
     def run(self):
         self.loop.run()
 
@@ -275,6 +300,8 @@ def main(argv):
             return 2
     server = Server(args)
     server.handle_signals()
+    if args.watch_stdin:
+        server.watch_stdin()
     problem = server.listen()
     if problem:
         log(problem)
