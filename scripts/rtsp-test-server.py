@@ -5,9 +5,12 @@
                         [--loop] [--watch-stdin]
 
 One shared pipeline per mount (every client sees the same stream, as from one camera), never rewound by a client's
-PLAY; with --loop the file repeats forever with continuous timestamps. Prints `READY rtsp://HOST:PORT` on stdout once it listens. Exits 0 on SIGTERM/SIGINT, 2 on bad arguments or
-unusable files, 3 when it cannot listen. Run it through rtsp-test-server.sh: GStreamer's `gi` bindings only exist for
-Debian's /usr/bin/python3.
+PLAY; with --loop the file repeats forever with continuous timestamps. --watch-stdin: exit when stdin closes (the
+parent that holds the pipe died).
+
+Prints `READY rtsp://HOST:PORT` on stdout once it listens. Exits 0 on SIGTERM/SIGINT, 2 on bad arguments or unusable
+files, 3 when it cannot listen. Run it through rtsp-test-server.sh: GStreamer's `gi` bindings only exist for Debian's
+/usr/bin/python3.
 """
 
 import argparse
