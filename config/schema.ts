@@ -76,6 +76,18 @@ export const ringSchema = z.strictObject({
   keepMinutes: z.number().positive().default(10),
 });
 
+/**
+ * A detector enabled on a camera. `shadow` runs it and records its hits marked shadow — evaluated, never
+ * dispatched: how the algorithms team tries a new model on live cameras.
+ */
+export const cameraDetectorSchema = z.strictObject({
+  /** Warehouse id (`streetwatch detectors` lists them). */
+  id: z.string().min(1),
+  mode: z.enum(['active', 'shadow']).default('active'),
+  /** The detector's own options (its zod schema checks them; unknown options are errors). */
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
 export const cameraSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use letters, digits, . _ - (at most 64)'),
   name: z.string().optional(),
@@ -97,6 +109,8 @@ export const cameraSchema = z.strictObject({
     })
     .optional(),
   zones: z.array(zoneSchema).default([]),
+  /** Detectors for this camera; default: `defaults.detectors`. */
+  detectors: z.array(cameraDetectorSchema).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -116,6 +130,7 @@ export const configSchema = z.strictObject({
       ring: ringSchema.prefault({}),
       watchdogSec: seconds('watchdogSec').default(8),
       reconnect: backoffSchema.prefault({}),
+      detectors: z.array(cameraDetectorSchema).default([{ id: 'yolox-nano-416', mode: 'active' }, { id: 'static-object', mode: 'active' }]),
     })
     .prefault({}),
   storage: z
@@ -140,6 +155,19 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .prefault({}),
+  /** How detectors run in this process. */
+  detection: z
+    .strictObject({
+      /** ONNX intra-op threads per inference. */
+      threads: z.number().int().min(1).max(64).default(1),
+      /** Batches of one detector running at once (a pool of runs for batch-1 models). */
+      concurrency: z.number().int().min(1).max(64).default(2),
+      /** Deadline of one detector call; an overrun is abandoned and the detector re-created. */
+      deadlineSec: seconds('deadlineSec').default(10),
+      /** Restarts allowed per window before a detector is taken out of service. */
+      restartBudget: z.strictObject({ max: z.number().int().min(0).default(5), windowSec: seconds('windowSec').default(600) }).prefault({}),
+    })
+    .prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
   cameras: z.array(cameraSchema).default([]),
   dispatch: dispatchSchema.optional(),
@@ -158,7 +186,10 @@ export type RingConfig = z.infer<typeof ringSchema>;
 export type BackoffConfig = z.infer<typeof backoffSchema>;
 
 /** A camera with every default filled in from `defaults`: what the pipeline actually runs. */
-export interface ResolvedCamera extends Omit<CameraConfig, 'sampling' | 'frame' | 'ring' | 'watchdogSec' | 'reconnect'> {
+export type CameraDetectorConfig = z.infer<typeof cameraDetectorSchema>;
+
+export interface ResolvedCamera extends Omit<CameraConfig, 'sampling' | 'frame' | 'ring' | 'watchdogSec' | 'reconnect' | 'detectors'> {
+  detectors: CameraDetectorConfig[];
   sampling: SamplingConfig;
   frame: FrameSizeConfig;
   ring: RingConfig;
@@ -174,5 +205,6 @@ export function resolveCamera(cfg: Config, cam: CameraConfig): ResolvedCamera {
     ring: cam.ring ?? cfg.defaults.ring,
     watchdogSec: cam.watchdogSec ?? cfg.defaults.watchdogSec,
     reconnect: cam.reconnect ?? cfg.defaults.reconnect,
+    detectors: cam.detectors ?? cfg.defaults.detectors,
   };
 }

@@ -8,6 +8,8 @@ export interface HttpServerOptions {
   metrics: Metrics;
   /** Live camera status for /healthz and /api/cameras. */
   cameras: () => CameraStatus[];
+  /** Detector hosts' status for /api/detectors. */
+  detectors?: () => unknown[];
 }
 
 /**
@@ -26,6 +28,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     return { ok: true, cameras: { total: cams.length, up: count('up'), down: count('down'), failed: count('failed'), starting: count('starting'), ended: count('ended') } };
   });
   app.get('/api/cameras', async () => opts.cameras());
+  app.get('/api/detectors', async () => opts.detectors?.() ?? []);
   const address = await app.listen({ host: opts.host, port: opts.port });
   let closed: Promise<void> | undefined;
   return { app, url: address, stop: () => (closed ??= app.close()) };

@@ -61,6 +61,37 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['camera'] as const,
       registers: [registry],
     }),
+    detectorRuns: new client.Counter({
+      name: 'streetwatch_detector_runs_total',
+      help: 'Detector batch calls, by detector and result (ok, timeout, crash, invalid_output).',
+      labelNames: ['detector', 'result'] as const,
+      registers: [registry],
+    }),
+    detectorSeconds: new client.Histogram({
+      name: 'streetwatch_detector_seconds',
+      help: 'Duration of one detector batch call, by detector.',
+      labelNames: ['detector'] as const,
+      buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers: [registry],
+    }),
+    detectorRestarts: new client.Counter({
+      name: 'streetwatch_detector_restarts_total',
+      help: 'Detector instances re-created after a hang or crash, by detector and reason.',
+      labelNames: ['detector', 'reason'] as const,
+      registers: [registry],
+    }),
+    detections: new client.Counter({
+      name: 'streetwatch_detections_total',
+      help: 'Detections, by camera, detector, mode (active, shadow) and semantic label.',
+      labelNames: ['camera', 'detector', 'mode', 'semantic'] as const,
+      registers: [registry],
+    }),
+    framesDetected: new client.Counter({
+      name: 'streetwatch_frames_detected_total',
+      help: 'Frames that went through a detector, by camera, detector and result (ok, failed).',
+      labelNames: ['camera', 'detector', 'result'] as const,
+      registers: [registry],
+    }),
     configReloads: new client.Counter({
       name: 'streetwatch_config_reloads_total',
       help: 'Configuration reloads, by result (applied, rejected).',

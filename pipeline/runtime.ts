@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import { forgetCamera, type Metrics } from '../core/metrics.js';
 import type { Frame } from '../core/types.js';
 import { CameraRunner, type CameraDeps, type CameraStatus } from './camera.js';
+import type { DetectionStage } from './detect-stage.js';
 import { FrameScheduler } from './scheduler.js';
 
 /** The next stage after the scheduler: receives batches of frames across cameras (detection, from issue 3 on). */
@@ -17,6 +18,9 @@ export interface RuntimeOptions {
   baseDir: string;
   metrics: Metrics;
   log: Logger;
+  /** Runs the detectors on each batch; applied before cameras on every config change. */
+  detection?: DetectionStage;
+  /** Extra work on each batch after detection (tests, tools). */
   stage?: FrameStage;
   createPositionSource?: CameraDeps['createPositionSource'];
   /** For tests: how long each ffmpeg stop step may take, and a fixed random for backoff. */
@@ -74,8 +78,11 @@ export class Runtime implements Service {
     const want = new Map<string, ResolvedCamera>();
     for (const c of next.cameras) if (c.enabled) want.set(c.id, resolveCamera(next, c));
     const res: ApplyResult = { added: [], removed: [], changed: [], unchanged: [], needsRestart: [] };
+    // Detectors first: an unknown detector, bad options or a bad model file rejects the whole config before
+    // any camera changes.
+    await this.opts.detection?.apply(next);
     if (!initial) {
-      for (const key of ['scheduler', 'http', 'storage', 'log', 'site'] as const) {
+      for (const key of ['scheduler', 'http', 'storage', 'log', 'site', 'detection'] as const) {
         if (!isDeepStrictEqual(this.config[key], next[key])) res.needsRestart.push(key);
       }
     }
@@ -95,6 +102,7 @@ export class Runtime implements Service {
       stops.push(
         runner.stop().then(() => {
           this.scheduler.forgetCamera(id);
+          this.opts.detection?.forgetCamera(id);
           if (!want.has(id)) forgetCamera(this.opts.metrics, id);
         }),
       );
@@ -120,6 +128,7 @@ export class Runtime implements Service {
       await Promise.all([...this.runners.values()].map((r) => r.stop()));
       this.scheduler.close();
       await this.consumer;
+      await this.opts.detection?.stop();
     })());
   }
 
@@ -141,6 +150,7 @@ export class Runtime implements Service {
       const batch = await this.scheduler.take(this.config.scheduler.maxBatch, signal);
       if (!batch.length) continue;
       try {
+        await this.opts.detection?.run(batch);
         await this.opts.stage?.(batch, signal);
       } catch (e) {
         this.opts.log.error({ err: e, frames: batch.length }, 'frame stage failed on a batch');

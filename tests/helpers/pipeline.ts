@@ -21,6 +21,7 @@ export function testCamera(over: Partial<ResolvedCamera> & Pick<ResolvedCamera, 
     watchdogSec: 8,
     reconnect: { initialSec: 0.5, maxSec: 2, factor: 2, jitter: 0.2 },
     ...over,
+    detectors: over.detectors ?? [],
   };
 }
 
