@@ -4,6 +4,8 @@ import { isStreetwatchError } from '../../core/errors.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { startHttpServer } from '../../console/server.js';
+import { createRegistry } from '../../detectors/index.js';
+import { DetectionStage } from '../../pipeline/detect-stage.js';
 import { Runtime } from '../../pipeline/runtime.js';
 import { createTelemetryPositionSource } from '../../pipeline/sources/vehicle.js';
 import { parseCli } from '../args.js';
@@ -36,11 +38,21 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger({ level: loaded.config.log.level });
   setRootLogger(log);
   const metrics = createMetrics();
+  const detection = new DetectionStage({
+    registry: createRegistry(),
+    metrics,
+    log,
+    onResult: (fd) => {
+      const n = fd.results.reduce((a, r) => a + r.detections.length, 0);
+      log.debug({ camera: fd.frame.cameraId, seq: fd.frame.seq, detections: n, failed: fd.failed.length }, 'frame detected');
+    },
+  });
   const runtime = new Runtime({
     config: loaded.config,
     baseDir: loaded.baseDir,
     metrics,
     log,
+    detection,
     createPositionSource: createTelemetryPositionSource(log),
   });
   const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;
@@ -48,9 +60,21 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`streetwatch run: --port must be 0..65535, got '${values.port}'\n`);
     return 2;
   }
-  const http = await startHttpServer({ host: values.host ?? loaded.config.http.host, port, metrics, cameras: () => runtime.status() });
-  log.info({ url: http.url, config: loaded.file, cameras: loaded.config.cameras.length }, 'streetwatch running');
-  await runtime.start();
+  const http = await startHttpServer({
+    host: values.host ?? loaded.config.http.host,
+    port,
+    metrics,
+    cameras: () => runtime.status(),
+    detectors: () => detection.status(),
+  });
+  try {
+    await runtime.start();
+  } catch (e) {
+    await runtime.stop();
+    await http.stop();
+    throw e;
+  }
+  log.info({ url: http.url, config: loaded.file, cameras: loaded.config.cameras.length, detectors: detection.status().map((d) => d.id) }, 'streetwatch running');
 
   let reloading = Promise.resolve();
   const unwatch = watchConfig(loaded.file, (why) => {
