@@ -13,7 +13,7 @@ export { loadModelDetectorManifests };
 export type { OnnxModelManifest };
 
 const optionsSchema = z.strictObject({
-  /** Score threshold for every class (overrides the manifest default; per-class values still win). */
+  /** Score threshold for every class (overrides the manifest's thresholds; `perClass` options still win). */
   threshold: z.number().min(0).max(1).optional(),
   /** Per-class thresholds by class name, on top of the manifest's. */
   perClass: z.record(z.string(), z.number().min(0).max(1)).optional(),
@@ -150,7 +150,8 @@ class OnnxDetector implements DetectorInstance {
     this.allowed = new Uint8Array(n);
     for (let c = 0; c < n; c++) {
       const name = m.classes[c]!;
-      this.minScore[c] = options.perClass?.[name] ?? m.thresholds.perClass[name] ?? options.threshold ?? m.thresholds.default;
+      // an option beats the manifest; a per-class value beats a general one
+      this.minScore[c] = options.perClass?.[name] ?? options.threshold ?? m.thresholds.perClass[name] ?? m.thresholds.default;
       this.allowed[c] = !options.classes || options.classes.includes(name) ? 1 : 0;
     }
     this.floor = Math.min(...this.minScore);
