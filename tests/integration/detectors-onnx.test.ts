@@ -88,7 +88,7 @@ describe('bad model files fail at load, naming the file', () => {
   it('changed bytes → MODEL_HASH_MISMATCH with expected and actual hashes', async () => {
     const bad = join(dir, 'flipped.onnx');
     const bytes = readFileSync(resolveAsset(yolox.file));
-    bytes[bytes.length >> 1] ^= 0xff;
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
     writeFileSync(bad, bytes);
     await expect(create(yolox, () => bad)).rejects.toMatchObject({ code: 'MODEL_HASH_MISMATCH', message: expect.stringMatching(new RegExp(`${bad}.*${yolox.sha256}`)) });
   });
