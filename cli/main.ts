@@ -16,6 +16,9 @@ const commands: Record<string, () => Promise<Command>> = {
   'validate-config': () => import('./commands/validate-config.js'),
   probe: () => import('./commands/probe.js'),
   'fetch-assets': () => import('./commands/fetch-assets.js'),
+  detectors: () => import('./commands/detectors.js'),
+  detect: () => import('./commands/detect.js'),
+  'new-detector': () => import('./commands/new-detector.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {
