@@ -4,6 +4,7 @@
  *
  *   ingest   CPU per camera-minute of keyframe sampling vs full decode at 5 fps, on the same 1080p H.264
  *            stream (GOP 50 at 25 fps), through the real decoder arguments and frame parser.
+ *   detect   per model: raw session.run vs the full detector, frames/s by batch; static-object ms/frame.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { decoderArgs, frameBytes, type DecoderArgsSpec } from '../pipeline/ffmpeg/args.js';
 import { FrameAssembler, parseShowinfoLine } from '../pipeline/ffmpeg/frame-assembler.js';
 import { ensureTestClip } from '../tests/helpers/media.js';
+import { benchDetect } from './bench-detect.js';
 
 interface RunResult {
   frames: number;
@@ -110,7 +112,7 @@ function roundAll(r: RunResult): Record<string, number> {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 }
 
-const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest };
+const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect() };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(benches);
 for (const name of chosen) {
