@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { Box } from '../../../detectors/contract.js';
+import { emptyTracker, stillSec, updateTracks, type TrackedDetection, type TrackerState } from '../../../pipeline/tracker.js';
+
+const det = (box: Box, semantic: TrackedDetection['semantic'] = 'goods', score = 0.8): TrackedDetection => ({ box, score, label: semantic, semantic, detector: 'd' });
+const feed = (frames: TrackedDetection[][], stepMs = 1000): TrackerState[] => {
+  const out: TrackerState[] = [];
+  let s = emptyTracker();
+  frames.forEach((dets, i) => {
+    s = updateTracks(s, dets, i * stepMs);
+    out.push(s);
+  });
+  return out;
+};
+
+describe('tracker', () => {
+  it('keeps one id for a still object whose box jitters, and accumulates still time', () => {
+    const jitter = (i: number): Box => [0.4 + (i % 2) * 0.006, 0.5 - (i % 3) * 0.004, 0.5 + (i % 2) * 0.004, 0.7 + (i % 3) * 0.005];
+    const states = feed(Array.from({ length: 60 }, (_, i) => [det(jitter(i))]));
+    const last = states.at(-1)!;
+    expect(last.tracks.length).toBe(1);
+    expect(last.tracks[0]!.id).toBe(1);
+    expect(stillSec(last.tracks[0]!, 59_000)).toBe(59);
+  });
+
+  it('a moving object keeps its id but its still time restarts', () => {
+    const states = feed(Array.from({ length: 20 }, (_, i) => [det([0.1 + i * 0.03, 0.4, 0.2 + i * 0.03, 0.7], 'person')]));
+    const t = states.at(-1)!.tracks;
+    expect(t.map((x) => x.id)).toEqual([1]);
+    expect(stillSec(t[0]!, 19_000)).toBeLessThanOrEqual(2);
+  });
+
+  it('an object missed for a few frames keeps its id (no split); after maxMissed it is gone', () => {
+    const seen = [det([0.4, 0.5, 0.5, 0.7])];
+    const frames = [seen, seen, seen, [], [], [], seen, seen];
+    const states = feed(frames);
+    expect(states.at(-1)!.tracks.map((t) => t.id)).toEqual([1]);
+    expect(stillSec(states.at(-1)!.tracks[0]!, 7000)).toBe(7);
+    const gone = feed([seen, ...Array(12).fill([]), seen]);
+    expect(gone.at(-1)!.tracks.map((t) => t.id)).toEqual([2]);
+  });
+
+  it('does not match across semantic labels, and tracks two objects apart', () => {
+    const s = feed([
+      [det([0.1, 0.5, 0.2, 0.7]), det([0.1, 0.5, 0.2, 0.7], 'person'), det([0.6, 0.5, 0.7, 0.7])],
+      [det([0.1, 0.5, 0.2, 0.7]), det([0.1, 0.5, 0.2, 0.7], 'person'), det([0.6, 0.5, 0.7, 0.7])],
+    ]).at(-1)!;
+    expect(s.tracks.map((t) => [t.id, t.semantic, t.hits])).toEqual([[1, 'goods', 2], [2, 'person', 2], [3, 'goods', 2]]);
+  });
+
+  it('weak detections extend existing tracks but never start new ones', () => {
+    const s = feed([[det([0.4, 0.5, 0.5, 0.7])], [det([0.4, 0.5, 0.5, 0.7], 'goods', 0.2), det([0.8, 0.5, 0.9, 0.7], 'goods', 0.2)]]).at(-1)!;
+    expect(s.tracks.map((t) => [t.id, t.hits])).toEqual([[1, 2]]);
+  });
+});
