@@ -1,0 +1,114 @@
+import type { Box, SemanticLabel } from '../detectors/contract.js';
+import { stillSec, type Track } from '../pipeline/tracker.js';
+import { footPoint, inWindows, pointInPolygon } from '../pipeline/zones.js';
+import { firedKey, type FiredSet, type Hit, type RuleInput, type RuleZone, type ViolationType } from './types.js';
+
+/**
+ * The three violations (DESIGN.md), as one pure evaluation over a camera's tracks and zones at time `tMs`:
+ *
+ *  stacking   (占道堆物) a static thing — goods or a class-agnostic static object, never a person or a vehicle
+ *             (a static-object region that is really a standing person or a parked car is discounted) — in a
+ *             no_stacking zone, still for the zone's dwell, while the rule is active.
+ *  door_front (跨门经营) goods, racks, tables, chairs, umbrellas, plants or static objects in a shop's frontage
+ *             zone during business hours (the rule's activeHours), still for the dwell; the hit names the shop.
+ *  stall      (流动设摊) a stall-like object (cart, stall, umbrella, table, goods, static object) still for the
+ *             dwell in a no_vending zone, with a person staying beside it, and not inside a legal stall point
+ *             (摊地图) during that point's opening hours.
+ *
+ * Objects are placed by their foot point; anything whose foot point is in a mask zone is ignored. Each
+ * (rule, zone, track) fires once — a still object whose box jitters keeps its track id and does not re-alert.
+ */
+const THINGS: Record<ViolationType, ReadonlySet<SemanticLabel>> = {
+  stacking: new Set(['goods', 'static_object']),
+  door_front: new Set(['goods', 'table', 'chair', 'umbrella', 'plant', 'static_object', 'stall', 'cart']),
+  stall: new Set(['cart', 'stall', 'umbrella', 'table', 'goods', 'static_object']),
+};
+
+/** A static-object region that mostly covers a person or a vehicle is that person or vehicle, not a new thing. */
+function explainedByOthers(t: Track, tracks: readonly Track[]): boolean {
+  if (t.semantic !== 'static_object') return false;
+  return tracks.some((o) => (o.semantic === 'person' || o.semantic === 'vehicle' || o.semantic === 'two_wheeler') && coverage(t.box, o.box) > 0.5);
+}
+
+/** Share of box `a` covered by box `b`. */
+function coverage(a: Box, b: Box): number {
+  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (iw <= 0 || ih <= 0) return 0;
+  return (iw * ih) / ((a[2] - a[0]) * (a[3] - a[1]));
+}
+
+function inZone(t: Track, z: RuleZone): boolean {
+  return z.polygon !== undefined && pointInPolygon(footPoint(t.box), z.polygon);
+}
+
+/** A person seen lately whose feet are near the object (within 1.5 object widths, at least 0.05 of the frame). */
+function vendorBeside(obj: Track, tracks: readonly Track[], tMs: number, minPresenceSec: number): Track | undefined {
+  const [ox, oy] = footPoint(obj.box);
+  const reach = Math.max(0.05, 1.5 * (obj.box[2] - obj.box[0]));
+  return tracks.find((p) => {
+    if (p.semantic !== 'person' || tMs - p.lastSeenMs > 5000) return false;
+    const [px, py] = footPoint(p.box);
+    return Math.hypot(px - ox, (py - oy) * 0.5) <= reach && (tMs - p.firstSeenMs) / 1000 >= minPresenceSec;
+  });
+}
+
+export interface EvaluateResult {
+  hits: Hit[];
+  fired: Set<string>;
+}
+
+export function evaluateRules(input: RuleInput, fired: FiredSet): EvaluateResult {
+  const next = new Set(fired);
+  const hits: Hit[] = [];
+  const { tracks, tMs, zones } = input;
+  const masks = zones.filter((z) => z.kind === 'mask');
+  const openStallPoints = zones.filter((z) => z.kind === 'legal_stall' && inWindows(z.openingHours, tMs, z.timezone));
+  const candidates = tracks.filter((t) => !masks.some((m) => inZone(t, m)));
+
+  for (const z of zones) {
+    for (const type of ['stacking', 'door_front', 'stall'] as const) {
+      const rule = z.rules?.[type];
+      if (!rule) continue;
+      if ((type === 'stacking' && z.kind !== 'no_stacking') || (type === 'door_front' && z.kind !== 'shopfront') || (type === 'stall' && z.kind !== 'no_vending')) continue;
+      if (!inWindows(rule.activeHours, tMs, z.timezone)) continue;
+      for (const t of candidates) {
+        if (!THINGS[type].has(t.semantic) || !inZone(t, z)) continue;
+        if (t.lastSeenMs !== tMs) continue; // only objects seen in this frame fire
+        const key = firedKey(type, z.id, t.id);
+        if (next.has(key)) continue;
+        const dwell = stillSec(t, tMs);
+        if (dwell < rule.dwell) continue;
+        if (explainedByOthers(t, tracks)) continue;
+        let vendor: Track | undefined;
+        if (type === 'stall') {
+          if (openStallPoints.some((lp) => inZone(t, lp))) continue;
+          vendor = vendorBeside(t, tracks, tMs, Math.min(rule.dwell, 30) / 2);
+          if (!vendor) continue;
+        }
+        next.add(key);
+        const involved = vendor ? [t, vendor] : [t];
+        hits.push({
+          type,
+          cameraId: input.cameraId,
+          zoneId: z.id,
+          ...(z.site ? { site: z.site } : {}),
+          ...(type === 'door_front' && z.shop ? { shop: z.shop } : {}),
+          box: t.box,
+          score: t.score,
+          firstSeenMs: t.stillSinceMs,
+          atMs: tMs,
+          dwellSec: Math.round(dwell * 10) / 10,
+          trackIds: involved.map((x) => x.id),
+          objects: involved.map((x) => ({ trackId: x.id, semantic: x.semantic, detector: x.detector })),
+          frame: input.frame,
+          shadow: input.shadow,
+        });
+      }
+    }
+  }
+  // forget fired keys of tracks that no longer exist, so the set stays bounded
+  const live = new Set(tracks.map((t) => t.id));
+  for (const k of next) if (!live.has(Number(k.split('|')[2]))) next.delete(k);
+  return { hits, fired: next };
+}

@@ -1,0 +1,51 @@
+import type { RuleId, Zone } from '../config/zones.js';
+import type { Box, SemanticLabel } from '../detectors/contract.js';
+import type { Track } from '../pipeline/tracker.js';
+
+/**
+ * The rules' shared vocabulary. A rule is a pure function of (tracks, zones, time, its own small state): it
+ * never reads a clock or does I/O, so scenarios and table tests drive it with time as an argument.
+ */
+export type ViolationType = RuleId;
+
+/** One observation of a rule holding: what the incident stage deduplicates and the dispatcher tickets. */
+export interface Hit {
+  type: ViolationType;
+  cameraId: string;
+  zoneId: string;
+  /** Zones of several cameras sharing a site merge into one incident. */
+  site?: string;
+  /** The violation subject (the shop), for door_front. */
+  shop?: Zone['shop'];
+  box: Box;
+  score: number;
+  /** When the object was first seen standing there, ms. */
+  firstSeenMs: number;
+  /** When the rule fired (the frame's time), ms. */
+  atMs: number;
+  dwellSec: number;
+  trackIds: number[];
+  /** Semantic labels and detectors behind the hit (for evidence and the scoreboard). */
+  objects: { trackId: number; semantic: SemanticLabel; detector: string }[];
+  frame: { cameraId: string; seq: number; wallMs: number };
+  /** From shadow detectors: evaluated, never dispatched. */
+  shadow: boolean;
+}
+
+export interface RuleZone extends Zone {
+  /** The zone's time zone, resolved (zone → site default). */
+  timezone: string;
+}
+
+export interface RuleInput {
+  cameraId: string;
+  zones: readonly RuleZone[];
+  tracks: readonly Track[];
+  tMs: number;
+  frame: { cameraId: string; seq: number; wallMs: number };
+  shadow: boolean;
+}
+
+/** Which tracks already fired for which rule and zone: a still object alerts once, not on every frame. */
+export type FiredSet = ReadonlySet<string>;
+export const firedKey = (type: ViolationType, zoneId: string, trackId: number) => `${type}|${zoneId}|${trackId}`;

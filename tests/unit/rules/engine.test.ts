@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { Box, SemanticLabel } from '../../../detectors/contract.js';
+import type { Track } from '../../../pipeline/tracker.js';
+import { evaluateRules } from '../../../rules/engine.js';
+import type { RuleZone } from '../../../rules/types.js';
+
+// 2026-11-27 (Friday) 10:00 in Shanghai
+const T = Date.UTC(2026, 10, 27, 2, 0);
+const tz = 'Asia/Shanghai';
+const left: [number, number][] = [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]];
+const right: [number, number][] = [[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]];
+
+const zone = (over: Partial<RuleZone> & Pick<RuleZone, 'id' | 'kind'>): RuleZone => ({ polygon: left, timezone: tz, ...over }) as RuleZone;
+const track = (id: number, semantic: SemanticLabel, box: Box, stillFor: number, over: Partial<Track> = {}): Track => ({
+  id, semantic, label: semantic, detector: 'd', box, lastBox: box, score: 0.8, firstSeenMs: T - stillFor * 1000, lastSeenMs: T, hits: 10,
+  anchor: [(box[0] + box[2]) / 2, box[3]], stillSinceMs: T - stillFor * 1000, ...over,
+});
+const run = (zones: RuleZone[], tracks: Track[], fired = new Set<string>(), tMs = T) =>
+  evaluateRules({ cameraId: 'cam', zones, tracks, tMs, frame: { cameraId: 'cam', seq: 7, wallMs: tMs }, shadow: false }, fired);
+
+const box: Box = [0.2, 0.6, 0.3, 0.8];
+const noStacking = zone({ id: 'ns', kind: 'no_stacking', rules: { stacking: { dwell: 20 } } });
+const shop = { id: 'shop-1', name: '老王水果店' };
+const frontage = zone({ id: 'sf', kind: 'shopfront', shop, rules: { door_front: { dwell: 30, activeHours: [{ days: [1, 2, 3, 4, 5, 6, 7], from: '08:00', to: '21:00' }] } } });
+const noVending = zone({ id: 'nv', kind: 'no_vending', rules: { stall: { dwell: 30 } } });
+
+describe('stacking', () => {
+  it.each([
+    ['goods still past the dwell', [track(1, 'goods', box, 25)], 1],
+    ['a static object still past the dwell', [track(1, 'static_object', box, 25)], 1],
+    ['goods still less than the dwell', [track(1, 'goods', box, 15)], 0],
+    ['a person standing there', [track(1, 'person', box, 300)], 0],
+    ['a parked car', [track(1, 'vehicle', box, 300)], 0],
+    ['a static region that is a person standing', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60)], 0],
+    ['goods outside the zone', [track(1, 'goods', [0.6, 0.6, 0.7, 0.8], 60)], 0],
+    ['goods not seen in this frame', [track(1, 'goods', box, 60, { lastSeenMs: T - 2000 })], 0],
+  ] as const)('%s → %i hit(s)', (_n, tracks, want) => {
+    expect(run([noStacking], [...tracks]).hits.length).toBe(want);
+  });
+
+  it('ignores objects in a mask zone', () => {
+    const mask = zone({ id: 'm', kind: 'mask', polygon: [[0.15, 0.7], [0.35, 0.7], [0.35, 0.9], [0.15, 0.9]] });
+    expect(run([noStacking, mask], [track(1, 'goods', box, 60)]).hits).toEqual([]);
+  });
+
+  it('fires once per object: a jittering still object does not re-alert', () => {
+    const first = run([noStacking], [track(1, 'goods', box, 25)]);
+    expect(first.hits[0]).toMatchObject({ type: 'stacking', zoneId: 'ns', trackIds: [1], dwellSec: 25, firstSeenMs: T - 25_000, frame: { seq: 7 } });
+    const again = run([noStacking], [track(1, 'goods', [0.201, 0.601, 0.3, 0.8], 26)], first.fired, T + 1000);
+    expect(again.hits).toEqual([]);
+    // a different object in the same zone still fires
+    expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.3, 0.6, 0.4, 0.9], 30)], first.fired).hits.map((h) => h.trackIds)).toEqual([[2]]);
+  });
+});
+
+describe('door_front', () => {
+  it('goods in the frontage during business hours name the shop', () => {
+    const [hit] = run([frontage], [track(1, 'table', box, 40)]).hits;
+    expect(hit).toMatchObject({ type: 'door_front', zoneId: 'sf', shop });
+  });
+  it('outside business hours is not a violation', () => {
+    expect(run([frontage], [track(1, 'table', box, 40)], new Set(), T + 12 * 3600_000).hits).toEqual([]);
+  });
+  it('a person standing in the frontage is not door-front trading', () => {
+    expect(run([frontage], [track(1, 'person', box, 400)]).hits).toEqual([]);
+  });
+});
+
+describe('stall', () => {
+  const umbrella = track(1, 'umbrella', box, 45);
+  const vendor = track(2, 'person', [0.3, 0.55, 0.34, 0.8], 40, { stillSinceMs: T - 5000 });
+  const legal = (hours: { from: string; to: string }) => zone({ id: 'lp', kind: 'legal_stall', polygon: [[0.1, 0.5], [0.4, 0.5], [0.4, 0.95], [0.1, 0.95]], openingHours: [{ days: [1, 2, 3, 4, 5, 6, 7], ...hours }] });
+
+  it('a stall-like object with a vendor beside it, still past the dwell → one hit naming both tracks', () => {
+    const [hit] = run([noVending], [umbrella, vendor]).hits;
+    expect(hit).toMatchObject({ type: 'stall', zoneId: 'nv', trackIds: [1, 2] });
+  });
+  it.each([
+    ['no person near', [umbrella, track(2, 'person', [0.45, 0.55, 0.49, 0.6], 40)]],
+    ['a person who just arrived', [umbrella, track(2, 'person', [0.3, 0.55, 0.34, 0.8], 3)]],
+    ['a person waiting at a bench (no stall-like object)', [track(1, 'bench', box, 300), vendor]],
+    ['the object has not stayed the dwell', [track(1, 'umbrella', box, 20), vendor]],
+  ] as const)('no hit: %s', (_n, tracks) => {
+    expect(run([noVending], [...tracks]).hits).toEqual([]);
+  });
+  it('inside a legal stall point during its hours is allowed; after hours it is a violation', () => {
+    expect(run([noVending, legal({ from: '08:00', to: '20:00' })], [umbrella, vendor]).hits).toEqual([]);
+    expect(run([noVending, legal({ from: '17:00', to: '22:00' })], [umbrella, vendor]).hits.length).toBe(1);
+  });
+});
+
+describe('rule windows', () => {
+  it('a rule outside its activeHours does not fire', () => {
+    const night = zone({ id: 'ns', kind: 'no_stacking', rules: { stacking: { dwell: 20, activeHours: [{ days: [1, 2, 3, 4, 5, 6, 7], from: '22:00', to: '06:00' }] } } });
+    expect(run([night], [track(1, 'goods', box, 60)]).hits).toEqual([]);
+  });
+  it('shadow input marks its hits shadow', () => {
+    const r = evaluateRules({ cameraId: 'cam', zones: [noStacking], tracks: [track(1, 'goods', box, 25)], tMs: T, frame: { cameraId: 'cam', seq: 1, wallMs: T }, shadow: true }, new Set());
+    expect(r.hits[0]!.shadow).toBe(true);
+  });
+  it('zones on the right do not see objects on the left', () => {
+    expect(run([{ ...noStacking, polygon: right }], [track(1, 'goods', box, 60)]).hits).toEqual([]);
+  });
+});
