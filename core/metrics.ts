@@ -92,6 +92,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['camera', 'detector', 'result'] as const,
       registers: [registry],
     }),
+    hits: new client.Counter({
+      name: 'streetwatch_hits_total',
+      help: 'Rule hits (one observation of a violation), by camera, type, zone and whether from shadow detectors.',
+      labelNames: ['camera', 'type', 'zone', 'shadow'] as const,
+      registers: [registry],
+    }),
     configReloads: new client.Counter({
       name: 'streetwatch_config_reloads_total',
       help: 'Configuration reloads, by result (applied, rejected).',

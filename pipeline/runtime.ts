@@ -7,6 +7,7 @@ import { forgetCamera, type Metrics } from '../core/metrics.js';
 import type { Frame } from '../core/types.js';
 import { CameraRunner, type CameraDeps, type CameraStatus } from './camera.js';
 import type { DetectionStage } from './detect-stage.js';
+import type { RulesStage } from './rules-stage.js';
 import { FrameScheduler } from './scheduler.js';
 
 /** The next stage after the scheduler: receives batches of frames across cameras (detection, from issue 3 on). */
@@ -20,6 +21,8 @@ export interface RuntimeOptions {
   log: Logger;
   /** Runs the detectors on each batch; applied before cameras on every config change. */
   detection?: DetectionStage;
+  /** Tracks and rules after detection; its zones follow every config change. */
+  rules?: RulesStage;
   /** Extra work on each batch after detection (tests, tools). */
   stage?: FrameStage;
   createPositionSource?: CameraDeps['createPositionSource'];
@@ -81,6 +84,7 @@ export class Runtime implements Service {
     // Detectors first: an unknown detector, bad options or a bad model file rejects the whole config before
     // any camera changes.
     await this.opts.detection?.apply(next);
+    this.opts.rules?.apply(next);
     if (!initial) {
       for (const key of ['scheduler', 'http', 'storage', 'log', 'site', 'detection'] as const) {
         if (!isDeepStrictEqual(this.config[key], next[key])) res.needsRestart.push(key);
@@ -103,6 +107,7 @@ export class Runtime implements Service {
         runner.stop().then(() => {
           this.scheduler.forgetCamera(id);
           this.opts.detection?.forgetCamera(id);
+          this.opts.rules?.forgetCamera(id);
           if (!want.has(id)) forgetCamera(this.opts.metrics, id);
         }),
       );
@@ -150,7 +155,8 @@ export class Runtime implements Service {
       const batch = await this.scheduler.take(this.config.scheduler.maxBatch, signal);
       if (!batch.length) continue;
       try {
-        await this.opts.detection?.run(batch);
+        const detected = (await this.opts.detection?.run(batch)) ?? [];
+        if (this.opts.rules) for (const fd of detected) await this.opts.rules.process(fd);
         await this.opts.stage?.(batch, signal);
       } catch (e) {
         this.opts.log.error({ err: e, frames: batch.length }, 'frame stage failed on a batch');

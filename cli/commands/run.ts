@@ -6,6 +6,7 @@ import { createMetrics } from '../../core/metrics.js';
 import { startHttpServer } from '../../console/server.js';
 import { createRegistry } from '../../detectors/index.js';
 import { DetectionStage } from '../../pipeline/detect-stage.js';
+import { RulesStage } from '../../pipeline/rules-stage.js';
 import { Runtime } from '../../pipeline/runtime.js';
 import { createTelemetryPositionSource } from '../../pipeline/sources/vehicle.js';
 import { parseCli } from '../args.js';
@@ -53,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     metrics,
     log,
     detection,
+    rules: new RulesStage({ metrics, log }),
     createPositionSource: createTelemetryPositionSource(log),
   });
   const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;

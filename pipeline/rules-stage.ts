@@ -1,0 +1,73 @@
+import { isDeepStrictEqual } from 'node:util';
+import { resolveCamera, type Config } from '../config/schema.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { evaluateRules } from '../rules/engine.js';
+import type { Hit, RuleZone } from '../rules/types.js';
+import type { FrameDetections } from './detect-stage.js';
+import { emptyTracker, updateTracks, type TrackedDetection, type TrackerState } from './tracker.js';
+
+export type HitListener = (hit: Hit) => void | Promise<void>;
+
+interface CameraState {
+  zones: RuleZone[];
+  active: { tracker: TrackerState; fired: Set<string> };
+  /** Active plus shadow detectors' detections: what the camera would see with the shadow models enabled. */
+  shadow: { tracker: TrackerState; fired: Set<string> };
+}
+
+/**
+ * Detections → tracks → rules → hits, per camera. Active detections drive the hits that become tickets. When a
+ * camera runs shadow detectors, a second tracker sees active and shadow detections together and its hits are
+ * marked shadow: evaluated (eval, scoreboard), never dispatched.
+ */
+export class RulesStage {
+  private readonly cams = new Map<string, CameraState>();
+
+  constructor(private readonly opts: { metrics: Metrics; log: Logger; onHit?: HitListener }) {}
+
+  /** New zones reset a camera's state; unchanged cameras keep their tracks. */
+  apply(config: Config): void {
+    const seen = new Set<string>();
+    for (const c of config.cameras.filter((x) => x.enabled)) {
+      const cam = resolveCamera(config, c);
+      const zones: RuleZone[] = cam.zones.map((z) => ({ ...z, timezone: z.timezone ?? config.site.timezone }));
+      seen.add(cam.id);
+      const old = this.cams.get(cam.id);
+      if (old && isDeepStrictEqual(old.zones, zones)) continue;
+      this.cams.set(cam.id, { zones, active: { tracker: emptyTracker(), fired: new Set() }, shadow: { tracker: emptyTracker(), fired: new Set() } });
+    }
+    for (const id of this.cams.keys()) if (!seen.has(id)) this.cams.delete(id);
+  }
+
+  forgetCamera(cameraId: string): void {
+    const c = this.cams.get(cameraId);
+    if (c) this.cams.set(cameraId, { zones: c.zones, active: { tracker: emptyTracker(), fired: new Set() }, shadow: { tracker: emptyTracker(), fired: new Set() } });
+  }
+
+  async process(fd: FrameDetections): Promise<Hit[]> {
+    const cam = this.cams.get(fd.frame.cameraId);
+    if (!cam || cam.zones.length === 0) return [];
+    const collect = (mode: 'active' | 'both'): TrackedDetection[] =>
+      fd.results
+        .filter((r) => mode === 'both' || r.mode === 'active')
+        .flatMap((r) => r.detections.filter((d) => d.semantic).map((d) => ({ ...d, semantic: d.semantic!, detector: r.detector })));
+    const frame = { cameraId: fd.frame.cameraId, seq: fd.frame.seq, wallMs: fd.frame.wallMs };
+    const t = fd.frame.wallMs;
+    const hits: Hit[] = [];
+    const step = (s: CameraState['active'], dets: TrackedDetection[], shadow: boolean) => {
+      s.tracker = updateTracks(s.tracker, dets, t);
+      const r = evaluateRules({ cameraId: frame.cameraId, zones: cam.zones, tracks: s.tracker.tracks, tMs: t, frame, shadow }, s.fired);
+      s.fired = r.fired;
+      hits.push(...r.hits);
+    };
+    step(cam.active, collect('active'), false);
+    if (fd.results.some((r) => r.mode === 'shadow')) step(cam.shadow, collect('both'), true);
+    for (const h of hits) {
+      this.opts.metrics.hits.inc({ camera: h.cameraId, type: h.type, zone: h.zoneId, shadow: String(h.shadow) });
+      this.opts.log.info({ camera: h.cameraId, type: h.type, zone: h.zoneId, shop: h.shop?.name, dwellSec: h.dwellSec, tracks: h.trackIds, shadow: h.shadow }, `hit: ${h.type} in zone ${h.zoneId}`);
+      await this.opts.onHit?.(h);
+    }
+    return hits;
+  }
+}
