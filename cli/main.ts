@@ -19,6 +19,8 @@ const commands: Record<string, () => Promise<Command>> = {
   detectors: () => import('./commands/detectors.js'),
   detect: () => import('./commands/detect.js'),
   'new-detector': () => import('./commands/new-detector.js'),
+  scenario: () => import('./commands/scenario.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

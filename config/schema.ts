@@ -33,6 +33,12 @@ export const fileSourceSchema = z.strictObject({
   loop: z.boolean().default(false),
   /** Read at the video's own rate (-re), as a camera would deliver it; false reads as fast as possible. */
   realtime: z.boolean().default(true),
+  /**
+   * Wall-clock time of the video's first frame (ISO 8601 with offset) for a file read faster than real time:
+   * frames are stamped from it, so rules with hours judge a replay by when it was recorded. Default: when
+   * decoding starts.
+   */
+  startTime: z.iso.datetime({ offset: true }).optional(),
 });
 
 export const telemetrySchema = z.strictObject({

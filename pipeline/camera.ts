@@ -280,6 +280,9 @@ export class CameraRunner {
   }
 
   private videoStartMs(): number | undefined {
+    const src = this.camera.source;
+    const video = src.kind === 'vehicle' ? src.video : src;
+    if (video.kind === 'file' && video.startTime) return Date.parse(video.startTime);
     const iso = this.source?.telemetry?.videoStartTime;
     if (iso) return Date.parse(iso);
     return this.positions?.firstFixMs();
