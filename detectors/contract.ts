@@ -106,6 +106,12 @@ export interface Detection {
   label: string;
   /** The rules' label, from `manifest.labelMap`. The host fills it in if the detector leaves it out. */
   semantic?: SemanticLabel;
+  /**
+   * Optional, for detectors that judge time themselves (the static-object detector reports an object only
+   * after it stood still a while): the frame-clock time (ms) since which the object has been there. The
+   * tracker counts dwell from it, so the detector's own latency does not add to the rules' dwell.
+   */
+  sinceMs?: number;
 }
 
 /** Pixel formats a detector may ask for. Frames arrive as rgb24; `gray8` detectors convert themselves. */

@@ -209,7 +209,7 @@ export class DetectorHost {
         const semantic = d.semantic ?? m.labelMap[d.label];
         if (semantic === null || semantic === undefined) continue;
         if (!known.has(semantic as SemanticLabel)) throw bad(`semantic label '${semantic}' is unknown`);
-        out.push({ box: d.box, score: d.score, label: d.label, semantic });
+        out.push({ box: d.box, score: d.score, label: d.label, semantic, ...(Number.isFinite(d.sinceMs) ? { sinceMs: d.sinceMs } : {}) });
       }
       return out;
     });

@@ -90,7 +90,8 @@ export function updateTracks(state: TrackerState, detections: readonly TrackedDe
   let nextId = state.nextId;
   detections.forEach((d, di) => {
     if (used.has(di) || d.score < p.highScore) return; // weak detections do not start tracks
-    tracks.push({ id: nextId++, semantic: d.semantic, label: d.label, detector: d.detector, box: d.box, lastBox: d.box, score: d.score, firstSeenMs: tMs, lastSeenMs: tMs, hits: 1, anchor: footPoint(d.box), stillSinceMs: tMs });
+    const since = Math.min(tMs, d.sinceMs ?? tMs);
+    tracks.push({ id: nextId++, semantic: d.semantic, label: d.label, detector: d.detector, box: d.box, lastBox: d.box, score: d.score, firstSeenMs: since, lastSeenMs: tMs, hits: 1, anchor: footPoint(d.box), stillSinceMs: since });
   });
   return { nextId, tracks };
 }
@@ -109,6 +110,6 @@ function advance(t: Track, d: TrackedDetection, tMs: number, p: TrackerParams): 
     lastSeenMs: tMs,
     hits: t.hits + 1,
     anchor: moved ? foot : t.anchor,
-    stillSinceMs: moved ? tMs : t.stillSinceMs,
+    stillSinceMs: moved ? tMs : Math.min(t.stillSinceMs, d.sinceMs ?? Infinity),
   };
 }

@@ -55,7 +55,14 @@ export default defineDetector({
         return [];
       }
       cam.grey = grey;
-      return step(cam.state, grey, f.wallMs, params).map((r) => ({ box: r.box, score: r.score, label: 'static_object', semantic: 'static_object' }));
+      return step(cam.state, grey, f.wallMs, params).map((r) => ({
+        box: r.box,
+        score: r.score,
+        label: 'static_object',
+        semantic: 'static_object',
+        // the counter is capped, so this is a lower bound of how long it has been there
+        sinceMs: f.wallMs - r.staticSec * 1000,
+      }));
     };
     return {
       async detect(batch) {

@@ -57,7 +57,7 @@ export interface Region {
   box: [number, number, number, number];
   /** Pixels in the region (of the small grey frame). */
   pixels: number;
-  /** Longest static time in the region, seconds. */
+  /** Mean static time over the region's pixels, seconds: a conservative "how long has it been there". */
   staticSec: number;
   /** 0..1: how solid (pixels / box area) and how established (static time) the region is. */
   score: number;
@@ -190,7 +190,7 @@ function regions(s: StaticState, p: StaticParams): Region[] {
     const label = ++next;
     labels[start] = label;
     stack.push(start);
-    let x1 = w, y1 = h, x2 = -1, y2 = -1, pixels = 0, maxC = 0;
+    let x1 = w, y1 = h, x2 = -1, y2 = -1, pixels = 0, maxC = 0, sumC = 0;
     while (stack.length) {
       const i = stack.pop()!;
       const x = i % w;
@@ -201,6 +201,7 @@ function regions(s: StaticState, p: StaticParams): Region[] {
       if (y < y1) y1 = y;
       if (y > y2) y2 = y;
       if (counter[i]! > maxC) maxC = counter[i]!;
+      sumC += counter[i]!;
       for (let dy = -1; dy <= 1; dy++) {
         const yy = y + dy;
         if (yy < 0 || yy >= h) continue;
@@ -222,7 +223,7 @@ function regions(s: StaticState, p: StaticParams): Region[] {
     out.push({
       box: [x1 / w, y1 / h, (x2 + 1) / w, (y2 + 1) / h],
       pixels,
-      staticSec: maxC,
+      staticSec: sumC / pixels,
       score: Math.min(1, Math.max(0, 0.5 * solidity + 0.5 * established)),
     });
   }

@@ -53,3 +53,14 @@ describe('tracker', () => {
     expect(s.tracks.map((t) => [t.id, t.hits])).toEqual([[1, 2]]);
   });
 });
+
+describe('tracker and detector-reported presence', () => {
+  it('counts still time from a detection\'s sinceMs (the static-object detector\'s own latency)', () => {
+    let s = emptyTracker();
+    s = updateTracks(s, [{ ...det([0.4, 0.5, 0.5, 0.7], 'static_object'), sinceMs: -12_000 }], 0);
+    expect(s.tracks[0]!.stillSinceMs).toBe(-12_000);
+    expect(stillSec(s.tracks[0]!, 0)).toBe(12);
+    s = updateTracks(s, [{ ...det([0.4, 0.5, 0.5, 0.7], 'static_object'), sinceMs: -3_000 }], 1000);
+    expect(s.tracks[0]!.stillSinceMs).toBe(-12_000);
+  });
+});
