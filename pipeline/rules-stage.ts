@@ -3,17 +3,24 @@ import { resolveCamera, type Config } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { evaluateRules } from '../rules/engine.js';
-import type { Hit, RuleZone } from '../rules/types.js';
+import type { FiredMap, Hit, RuleZone } from '../rules/types.js';
 import type { FrameDetections } from './detect-stage.js';
 import { emptyTracker, updateTracks, type TrackedDetection, type TrackerState } from './tracker.js';
 
 export type HitListener = (hit: Hit) => void | Promise<void>;
 
+interface RuleState {
+  tracker: TrackerState;
+  fired: FiredMap;
+}
+
+const freshState = (): RuleState => ({ tracker: emptyTracker(), fired: new Map() });
+
 interface CameraState {
   zones: RuleZone[];
-  active: { tracker: TrackerState; fired: Set<string> };
+  active: RuleState;
   /** Active plus shadow detectors' detections: what the camera would see with the shadow models enabled. */
-  shadow: { tracker: TrackerState; fired: Set<string> };
+  shadow: RuleState;
 }
 
 /**
@@ -35,14 +42,14 @@ export class RulesStage {
       seen.add(cam.id);
       const old = this.cams.get(cam.id);
       if (old && isDeepStrictEqual(old.zones, zones)) continue;
-      this.cams.set(cam.id, { zones, active: { tracker: emptyTracker(), fired: new Set() }, shadow: { tracker: emptyTracker(), fired: new Set() } });
+      this.cams.set(cam.id, { zones, active: freshState(), shadow: freshState() });
     }
     for (const id of this.cams.keys()) if (!seen.has(id)) this.cams.delete(id);
   }
 
   forgetCamera(cameraId: string): void {
     const c = this.cams.get(cameraId);
-    if (c) this.cams.set(cameraId, { zones: c.zones, active: { tracker: emptyTracker(), fired: new Set() }, shadow: { tracker: emptyTracker(), fired: new Set() } });
+    if (c) this.cams.set(cameraId, { zones: c.zones, active: freshState(), shadow: freshState() });
   }
 
   async process(fd: FrameDetections): Promise<Hit[]> {

@@ -1,7 +1,7 @@
 import type { Box, SemanticLabel } from '../detectors/contract.js';
 import { stillSec, type Track } from '../pipeline/tracker.js';
 import { footPoint, inWindows, pointInPolygon } from '../pipeline/zones.js';
-import { firedKey, type FiredSet, type Hit, type RuleInput, type RuleZone, type ViolationType } from './types.js';
+import { firedKey, type FiredMap, type Hit, type RuleInput, type RuleZone, type ViolationType } from './types.js';
 
 /**
  * The three violations (DESIGN.md), as one pure evaluation over a camera's tracks and zones at time `tMs`:
@@ -55,11 +55,20 @@ function vendorBeside(obj: Track, tracks: readonly Track[], tMs: number, minPres
 
 export interface EvaluateResult {
   hits: Hit[];
-  fired: Set<string>;
+  fired: Map<string, { type: ViolationType; zoneId: string; box: Box }>;
 }
 
-export function evaluateRules(input: RuleInput, fired: FiredSet): EvaluateResult {
-  const next = new Set(fired);
+/** Whether a candidate box is at a spot that already fired: overlapping it, or with its foot inside it (grown by half). */
+function sameSpot(a: Box, b: Box): boolean {
+  if (coverage(a, b) > 0.2 || coverage(b, a) > 0.2) return true;
+  const [fx, fy] = footPoint(a);
+  const w = (b[2] - b[0]) / 2;
+  const h = (b[3] - b[1]) / 2;
+  return fx >= b[0] - w && fx <= b[2] + w && fy >= b[1] - h && fy <= b[3] + h;
+}
+
+export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult {
+  const next = new Map(fired);
   const hits: Hit[] = [];
   const { tracks, tMs, zones } = input;
   const masks = zones.filter((z) => z.kind === 'mask');
@@ -77,6 +86,12 @@ export function evaluateRules(input: RuleInput, fired: FiredSet): EvaluateResult
         if (t.lastSeenMs !== tMs) continue; // only objects seen in this frame fire
         const key = firedKey(type, z.id, t.id);
         if (next.has(key)) continue;
+        const twin = [...next.values()].find((f) => f.type === type && f.zoneId === z.id && sameSpot(t.box, f.box));
+        if (twin) {
+          // the same violation seen as another track: remember the track, do not alert again
+          next.set(key, { type, zoneId: z.id, box: twin.box });
+          continue;
+        }
         const dwell = stillSec(t, tMs);
         if (dwell < rule.dwell) continue;
         if (explainedByOthers(t, tracks)) continue;
@@ -86,7 +101,7 @@ export function evaluateRules(input: RuleInput, fired: FiredSet): EvaluateResult
           vendor = vendorBeside(t, tracks, tMs, Math.min(rule.dwell, 30) / 2);
           if (!vendor) continue;
         }
-        next.add(key);
+        next.set(key, { type, zoneId: z.id, box: t.box });
         const involved = vendor ? [t, vendor] : [t];
         hits.push({
           type,
@@ -107,8 +122,9 @@ export function evaluateRules(input: RuleInput, fired: FiredSet): EvaluateResult
       }
     }
   }
-  // forget fired keys of tracks that no longer exist, so the set stays bounded
+  // forget fired keys of tracks that no longer exist, so the memory stays bounded; a spot whose tracks are all
+  // gone (the object left) may fire again later as a new violation
   const live = new Set(tracks.map((t) => t.id));
-  for (const k of next) if (!live.has(Number(k.split('|')[2]))) next.delete(k);
+  for (const k of next.keys()) if (!live.has(Number(k.split('|')[2]))) next.delete(k);
   return { hits, fired: next };
 }

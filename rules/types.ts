@@ -46,6 +46,10 @@ export interface RuleInput {
   shadow: boolean;
 }
 
-/** Which tracks already fired for which rule and zone: a still object alerts once, not on every frame. */
-export type FiredSet = ReadonlySet<string>;
+/**
+ * What already fired, by (rule, zone, track): a still object alerts once, not on every frame; and another
+ * track at the same spot (a pile seen as two boxes, or re-found after the detector lost it) is the same
+ * violation, not a new one.
+ */
+export type FiredMap = ReadonlyMap<string, { type: ViolationType; zoneId: string; box: Box }>;
 export const firedKey = (type: ViolationType, zoneId: string, trackId: number) => `${type}|${zoneId}|${trackId}`;

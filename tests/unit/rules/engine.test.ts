@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Box, SemanticLabel } from '../../../detectors/contract.js';
 import type { Track } from '../../../pipeline/tracker.js';
 import { evaluateRules } from '../../../rules/engine.js';
-import type { RuleZone } from '../../../rules/types.js';
+import type { FiredMap, RuleZone } from '../../../rules/types.js';
 
 // 2026-11-27 (Friday) 10:00 in Shanghai
 const T = Date.UTC(2026, 10, 27, 2, 0);
@@ -15,7 +15,7 @@ const track = (id: number, semantic: SemanticLabel, box: Box, stillFor: number, 
   id, semantic, label: semantic, detector: 'd', box, lastBox: box, score: 0.8, firstSeenMs: T - stillFor * 1000, lastSeenMs: T, hits: 10,
   anchor: [(box[0] + box[2]) / 2, box[3]], stillSinceMs: T - stillFor * 1000, ...over,
 });
-const run = (zones: RuleZone[], tracks: Track[], fired = new Set<string>(), tMs = T) =>
+const run = (zones: RuleZone[], tracks: Track[], fired: FiredMap = new Map(), tMs = T) =>
   evaluateRules({ cameraId: 'cam', zones, tracks, tMs, frame: { cameraId: 'cam', seq: 7, wallMs: tMs }, shadow: false }, fired);
 
 const box: Box = [0.2, 0.6, 0.3, 0.8];
@@ -48,8 +48,11 @@ describe('stacking', () => {
     expect(first.hits[0]).toMatchObject({ type: 'stacking', zoneId: 'ns', trackIds: [1], dwellSec: 25, firstSeenMs: T - 25_000, frame: { seq: 7 } });
     const again = run([noStacking], [track(1, 'goods', [0.201, 0.601, 0.3, 0.8], 26)], first.fired, T + 1000);
     expect(again.hits).toEqual([]);
-    // a different object in the same zone still fires
-    expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.3, 0.6, 0.4, 0.9], 30)], first.fired).hits.map((h) => h.trackIds)).toEqual([[2]]);
+    // a different object elsewhere in the zone still fires; one at the same spot is the same violation
+    expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.35, 0.6, 0.45, 0.9], 30)], first.fired).hits.map((h) => h.trackIds)).toEqual([[2]]);
+    expect(run([noStacking], [track(3, 'goods', [0.21, 0.62, 0.31, 0.8], 30)], first.fired).hits).toEqual([]);
+    // two boxes of one pile in the same frame: one hit
+    expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.25, 0.65, 0.32, 0.8], 26)]).hits.length).toBe(1);
   });
 });
 
@@ -59,7 +62,7 @@ describe('door_front', () => {
     expect(hit).toMatchObject({ type: 'door_front', zoneId: 'sf', shop });
   });
   it('outside business hours is not a violation', () => {
-    expect(run([frontage], [track(1, 'table', box, 40)], new Set(), T + 12 * 3600_000).hits).toEqual([]);
+    expect(run([frontage], [track(1, 'table', box, 40)], new Map(), T + 12 * 3600_000).hits).toEqual([]);
   });
   it('a person standing in the frontage is not door-front trading', () => {
     expect(run([frontage], [track(1, 'person', box, 400)]).hits).toEqual([]);
@@ -95,7 +98,7 @@ describe('rule windows', () => {
     expect(run([night], [track(1, 'goods', box, 60)]).hits).toEqual([]);
   });
   it('shadow input marks its hits shadow', () => {
-    const r = evaluateRules({ cameraId: 'cam', zones: [noStacking], tracks: [track(1, 'goods', box, 25)], tMs: T, frame: { cameraId: 'cam', seq: 1, wallMs: T }, shadow: true }, new Set());
+    const r = evaluateRules({ cameraId: 'cam', zones: [noStacking], tracks: [track(1, 'goods', box, 25)], tMs: T, frame: { cameraId: 'cam', seq: 1, wallMs: T }, shadow: true }, new Map());
     expect(r.hits[0]!.shadow).toBe(true);
   });
   it('zones on the right do not see objects on the left', () => {
