@@ -1,0 +1,61 @@
+/**
+ * `npm run eval`: builds every scenario in tests/scenarios/*.yaml (cached in tmp/scenarios/<name>-<hash of the
+ * spec>, rebuilt when the spec changes), runs `eval` on each and prints one JSON object: totals, per type, per
+ * scenario. Truth items and hits of all scenarios are pooled for the per-type scores.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createLogger } from '../core/log.js';
+import { PROJECT_ROOT, TMP_DIR } from '../core/paths.js';
+import { evaluateScenario, type Score } from '../pipeline/eval.js';
+import { buildScenario } from '../pipeline/scenario/build.js';
+
+const dir = join(PROJECT_ROOT, 'tests', 'scenarios');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const specs = readdirSync(dir).filter((f) => f.endsWith('.yaml') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+const log = createLogger({ level: 'warn', destination: process.stderr as never });
+
+type Counts = { tp: number; fp: number; fn: number; delays: number[] };
+const totals = new Map<string, Counts>();
+const add = (type: string, s: Score) => {
+  const c = totals.get(type) ?? { tp: 0, fp: 0, fn: 0, delays: [] };
+  c.tp += s.tp;
+  c.fp += s.fp;
+  c.fn += s.fn;
+  if (s.meanDetectDelaySec !== null) for (let i = 0; i < s.tp; i++) c.delays.push(s.meanDetectDelaySec);
+  totals.set(type, c);
+};
+const scenarios: Record<string, unknown> = {};
+for (const f of specs) {
+  const spec = join(dir, f);
+  const hash = createHash('sha256').update(readFileSync(spec)).digest('hex').slice(0, 12);
+  const out = join(TMP_DIR, 'scenarios', `${basename(f, '.yaml')}-${hash}`);
+  if (!existsSync(join(out, 'truth.json'))) {
+    process.stderr.write(`eval: building ${f}…\n`);
+    await buildScenario(spec, out);
+  }
+  process.stderr.write(`eval: scoring ${f}…\n`);
+  const r = await evaluateScenario(join(out, 'config.yaml'), join(out, 'truth.json'), log);
+  for (const [type, s] of Object.entries(r.perType)) add(type, s);
+  scenarios[basename(f, '.yaml')] = { tp: r.tp, fp: r.fp, fn: r.fn, meanDetectDelaySec: r.meanDetectDelaySec, hits: r.hits };
+}
+const score = (c: Counts) => ({
+  precision: c.tp + c.fp ? Math.round((c.tp / (c.tp + c.fp)) * 1000) / 1000 : 1,
+  recall: c.tp + c.fn ? Math.round((c.tp / (c.tp + c.fn)) * 1000) / 1000 : 1,
+  tp: c.tp,
+  fp: c.fp,
+  fn: c.fn,
+  meanDetectDelaySec: c.delays.length ? Math.round((c.delays.reduce((a, b) => a + b, 0) / c.delays.length) * 10) / 10 : null,
+});
+const all: Counts = { tp: 0, fp: 0, fn: 0, delays: [] };
+const perType: Record<string, unknown> = {};
+for (const type of ['stall', 'door_front', 'stacking']) {
+  const c = totals.get(type) ?? { tp: 0, fp: 0, fn: 0, delays: [] };
+  perType[type] = score(c);
+  all.tp += c.tp;
+  all.fp += c.fp;
+  all.fn += c.fn;
+  all.delays.push(...c.delays);
+}
+process.stdout.write(JSON.stringify({ scenarios: specs.length, ...score(all), perType, byScenario: scenarios }) + '\n');
