@@ -58,12 +58,15 @@ export interface EvaluateResult {
   fired: Map<string, { type: ViolationType; zoneId: string; box: Box }>;
 }
 
-/** Whether a candidate box is at a spot that already fired: overlapping it, or with its foot inside it (grown by half). */
-function sameSpot(a: Box, b: Box): boolean {
+/**
+ * Whether a candidate box is at a spot that already fired: overlapping it, or with its foot inside it grown by
+ * `grow` times its size. A stall spreads — a cart, baskets, a table beside the vendor — so its spot is wider.
+ */
+function sameSpot(a: Box, b: Box, grow: number): boolean {
   if (coverage(a, b) > 0.2 || coverage(b, a) > 0.2) return true;
   const [fx, fy] = footPoint(a);
-  const w = (b[2] - b[0]) / 2;
-  const h = (b[3] - b[1]) / 2;
+  const w = (b[2] - b[0]) * grow;
+  const h = (b[3] - b[1]) * grow;
   return fx >= b[0] - w && fx <= b[2] + w && fy >= b[1] - h && fy <= b[3] + h;
 }
 
@@ -86,7 +89,7 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
         if (t.lastSeenMs !== tMs) continue; // only objects seen in this frame fire
         const key = firedKey(type, z.id, t.id);
         if (next.has(key)) continue;
-        const twin = [...next.values()].find((f) => f.type === type && f.zoneId === z.id && sameSpot(t.box, f.box));
+        const twin = [...next.values()].find((f) => f.type === type && f.zoneId === z.id && sameSpot(t.box, f.box, type === 'stall' ? 1.5 : 0.5));
         if (twin) {
           // the same violation seen as another track: remember the track, do not alert again
           next.set(key, { type, zoneId: z.id, box: twin.box });
