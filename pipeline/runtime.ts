@@ -10,7 +10,7 @@ import type { DetectionStage } from './detect-stage.js';
 import type { RulesStage } from './rules-stage.js';
 import { FrameScheduler } from './scheduler.js';
 
-/** The next stage after the scheduler: receives batches of frames across cameras (detection, from issue 3 on). */
+/** Extra work on each batch of frames after detection and rules (tools and tests hook in here). */
 export type FrameStage = (batch: Frame[], signal: AbortSignal) => Promise<void>;
 
 export interface RuntimeOptions {
