@@ -24,10 +24,21 @@ const THINGS: Record<ViolationType, ReadonlySet<SemanticLabel>> = {
   stall: new Set(['cart', 'stall', 'umbrella', 'table', 'goods', 'static_object']),
 };
 
-/** A static-object region that mostly covers a person or a vehicle is that person or vehicle, not a new thing. */
-function explainedByOthers(t: Track, tracks: readonly Track[]): boolean {
+/**
+ * A static-object region that is really a person standing still or a parked vehicle: one seen in this frame,
+ * covering most of the region, and standing there about as long as the region has. A passer-by walking over
+ * a pile covers it too, but only for a moment, and does not explain it away.
+ */
+function explainedByOthers(t: Track, tracks: readonly Track[], tMs: number): boolean {
   if (t.semantic !== 'static_object') return false;
-  return tracks.some((o) => (o.semantic === 'person' || o.semantic === 'vehicle' || o.semantic === 'two_wheeler') && coverage(t.box, o.box) > 0.5);
+  const still = stillSec(t, tMs);
+  return tracks.some(
+    (o) =>
+      (o.semantic === 'person' || o.semantic === 'vehicle' || o.semantic === 'two_wheeler') &&
+      o.lastSeenMs === tMs &&
+      coverage(t.box, o.box) > 0.5 &&
+      stillSec(o, tMs) >= 0.5 * still,
+  );
 }
 
 /** Share of box `a` covered by box `b`. */
@@ -97,7 +108,7 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
         }
         const dwell = stillSec(t, tMs);
         if (dwell < rule.dwell) continue;
-        if (explainedByOthers(t, tracks)) continue;
+        if (explainedByOthers(t, tracks, tMs)) continue;
         let vendor: Track | undefined;
         if (type === 'stall') {
           if (openStallPoints.some((lp) => inZone(t, lp))) continue;

@@ -32,6 +32,8 @@ describe('stacking', () => {
     ['a person standing there', [track(1, 'person', box, 300)], 0],
     ['a parked car', [track(1, 'vehicle', box, 300)], 0],
     ['a static region that is a person standing', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60)], 0],
+    ['a pile with a passer-by walking over it', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 1)], 1],
+    ['a pile and a person lost a while ago at its place', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60, { lastSeenMs: T - 4000 })], 1],
     ['goods outside the zone', [track(1, 'goods', [0.6, 0.6, 0.7, 0.8], 60)], 0],
     ['goods not seen in this frame', [track(1, 'goods', box, 60, { lastSeenMs: T - 2000 })], 0],
   ] as const)('%s → %i hit(s)', (_n, tracks, want) => {
