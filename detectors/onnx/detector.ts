@@ -1,36 +1,47 @@
-import ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { sha256File } from '../../core/asset-manifests.js';
-import { StreetwatchError, isStreetwatchError } from '../../core/errors.js';
+import { StreetwatchError } from '../../core/errors.js';
 import type { Frame } from '../../core/types.js';
 import { DETECTOR_API, defineDetector, type Box, type Detection, type DetectorDefinition, type DetectorInstance } from '../contract.js';
 import { decodePicodet, decodeYolov8, decodeYolox } from './decode.js';
-import { loadModelDetectorManifests, type OnnxModelManifest } from './manifest.js';
+import { loadModelDetectorManifests, YOLOX_STRIDES, type ModelDetectorManifest } from './manifest.js';
 import { CandidateBuffer, nmsClassAware } from './nms.js';
 import { Preprocessor, toNormX, toNormY, type Placement } from './preprocess.js';
+import { InProcessLane, openModelSession, WorkerLane, type RawOutput, type RunLane } from './session.js';
 
 export { loadModelDetectorManifests };
-export type { OnnxModelManifest };
+export type { ModelDetectorManifest };
 
-const optionsSchema = z.strictObject({
-  /** Score threshold for every class (overrides the manifest's thresholds; `perClass` options still win). */
-  threshold: z.number().min(0).max(1).optional(),
-  /** Per-class thresholds by class name, on top of the manifest's. */
-  perClass: z.record(z.string(), z.number().min(0).max(1)).optional(),
-  /** IoU above which a lower-scored box of the same class is suppressed. */
-  nmsIou: z.number().min(0).max(1).optional(),
-  /** Only report these classes (model class names). */
-  classes: z.array(z.string()).optional(),
-  /** Intra-op threads of this model's session (default: detection.threads). */
-  threads: z.number().int().min(1).max(64).optional(),
-});
+/** The options every manifest-based detector takes; class names are checked against the model's classes. */
+export function onnxDetectorOptions(m: ModelDetectorManifest) {
+  const cls = z.enum(m.classes as [string, ...string[]]);
+  const p = z.number().min(0).max(1);
+  return z.strictObject({
+    /** Score threshold for every class: replaces the manifest's thresholds (per-class ones included). */
+    threshold: p.optional(),
+    /** Thresholds by class name; beat `threshold` and the manifest. */
+    perClass: z.partialRecord(cls, p).optional(),
+    /** IoU above which a lower-scored box of the same class is suppressed (default: the manifest's nms.iou). */
+    nmsIou: p.optional(),
+    /** Report only these classes. */
+    classes: z.array(cls).min(1).optional(),
+    /**
+     * Runs in parallel, each on its own session in a worker thread; 1 runs in this thread. For a batch-1 model
+     * this is how several frames of one detect() call are spread over cores.
+     */
+    concurrency: z.number().int().min(1).max(16).default(1),
+    /** Intra-op threads of each run (default: the host's detection.threads). */
+    threads: z.number().int().min(1).max(64).optional(),
+  });
+}
+
+export type OnnxDetectorOptions = z.output<ReturnType<typeof onnxDetectorOptions>>;
 
 /**
- * A detector built from a model manifest alone: YOLOX, YOLOv8 and PicoDet families. The file is found by the
- * asset resolver, checked against the manifest's sha256, and its real input/output shapes against the
- * manifest's, before the first frame — a wrong file fails at load, naming it.
+ * A detector built from a model manifest alone (YOLOX, YOLOv8, PicoDet families). At create the file is found
+ * on the asset path, checked against the manifest's sha256, parsed, and its real tensors compared with the
+ * manifest's — a wrong file fails before the first frame, with a code and its name.
  */
-export function onnxDetectorFromManifest(m: OnnxModelManifest): DetectorDefinition<typeof optionsSchema> {
+export function onnxDetectorFromManifest(m: ModelDetectorManifest): DetectorDefinition<ReturnType<typeof onnxDetectorOptions>> {
   return defineDetector({
     manifest: {
       id: m.id,
@@ -41,203 +52,247 @@ export function onnxDetectorFromManifest(m: OnnxModelManifest): DetectorDefiniti
       family: m.family,
       labels: m.classes,
       labelMap: m.labelMap,
-      input: { width: m.input.width, height: m.input.height, pixelFormat: m.input.colour === 'BGR' ? 'bgr24' : 'rgb24' },
+      // frames arrive as rgb24 whatever the model's colour order: the preprocessing swaps channels itself
+      input: { width: m.input.width, height: m.input.height, pixelFormat: 'rgb24' },
       maxBatch: m.maxBatch,
-      options: optionsSchema,
+      options: onnxDetectorOptions(m),
     },
-    create: (options, ctx) => createOnnxDetector(m, options, ctx.resolveAsset, options.threads ?? ctx.threads),
+    async create(options, ctx) {
+      const threads = options.threads ?? ctx.threads;
+      const { path, session } = await openModelSession(m, ctx.resolveAsset, threads);
+      let lanes: RunLane[];
+      if (options.concurrency === 1) {
+        lanes = [new InProcessLane(m, session)];
+      } else {
+        // the main-thread session only proved the file; each worker loads its own
+        await session.release();
+        const started = await Promise.allSettled(Array.from({ length: options.concurrency }, () => WorkerLane.start(m, path, threads)));
+        lanes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) {
+          await Promise.all(lanes.map((l) => l.release()));
+          throw failed.reason;
+        }
+      }
+      return new OnnxDetector(m, options, lanes);
+    },
   });
 }
 
-async function createOnnxDetector(
-  m: OnnxModelManifest,
-  options: z.output<typeof optionsSchema>,
-  resolveAsset: (name: string) => string,
-  threads: number,
-): Promise<DetectorInstance> {
-  for (const c of [...(options.classes ?? []), ...Object.keys(options.perClass ?? {})]) {
-    if (!m.classes.includes(c)) throw new StreetwatchError('DETECTOR_OPTIONS_INVALID', `detector '${m.id}': unknown class '${c}' in options; the model's classes are listed in ${m.manifestPath}`);
-  }
-  let path: string;
-  try {
-    path = resolveAsset(m.file);
-  } catch (e) {
-    throw new StreetwatchError('MODEL_FILE_MISSING', `detector '${m.id}': model file ${m.file} not found (${isStreetwatchError(e) ? e.message : String(e)})`, { cause: e, details: { file: m.file } });
-  }
-  const actual = await sha256File(path);
-  if (actual !== m.sha256) {
-    throw new StreetwatchError(
-      'MODEL_HASH_MISMATCH',
-      `detector '${m.id}': model file ${path} has sha256 ${actual}, but ${m.manifestPath} expects ${m.sha256}. Replace the file with the right one (npm run fetch-assets) or fix the manifest.`,
-      { details: { file: path, expected: m.sha256, actual } },
-    );
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(path, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
-  } catch (e) {
-    throw new StreetwatchError('MODEL_LOAD_FAILED', `detector '${m.id}': onnxruntime cannot load ${path} (corrupt or not an ONNX model?): ${(e as Error).message}`, { cause: e, details: { file: path } });
-  }
-  try {
-    checkShapes(m, session, path);
-  } catch (e) {
-    await session.release();
-    throw e;
-  }
-  return new OnnxDetector(m, options, session);
-}
-
-type Dims = readonly (number | string | null)[];
-
-function metadataShape(session: ort.InferenceSession, name: string, which: 'input' | 'output'): Dims | undefined {
-  const list = (which === 'input' ? session.inputMetadata : session.outputMetadata) as unknown as { name: string; shape?: Dims }[];
-  return list.find((x) => x.name === name)?.shape;
-}
-
-function sameDims(expected: readonly (number | null)[], actual: Dims): boolean {
-  return expected.length === actual.length && expected.every((d, i) => {
-    const a = actual[i];
-    const dynamic = typeof a !== 'number' || a < 0;
-    return d === null ? dynamic : a === d;
-  });
-}
-
-const fmt = (d: Dims) => `[${d.map((x) => (typeof x === 'number' && x >= 0 ? x : '?')).join(',')}]`;
-
-function checkShapes(m: OnnxModelManifest, session: ort.InferenceSession, path: string): void {
-  const problems: string[] = [];
-  const inShape = metadataShape(session, m.input.tensor, 'input');
-  if (!inShape) problems.push(`input '${m.input.tensor}' is missing (the file has ${session.inputNames.join(', ')})`);
-  else if (!sameDims(m.input.shape, inShape)) problems.push(`input '${m.input.tensor}' expected ${fmt(m.input.shape)}, actual ${fmt(inShape)}`);
-  for (const o of m.outputs) {
-    const s = metadataShape(session, o.name, 'output');
-    if (!s) problems.push(`output '${o.name}' is missing (the file has ${session.outputNames.join(', ')})`);
-    else if (!sameDims(o.shape, s)) problems.push(`output '${o.name}' expected ${fmt(o.shape)}, actual ${fmt(s)}`);
-  }
-  if (problems.length) {
-    throw new StreetwatchError('MODEL_SHAPE_MISMATCH', `detector '${m.id}': ${path} does not match ${m.manifestPath}: ${problems.join('; ')}`, { details: { file: path, problems } });
-  }
+interface LaneState {
+  lane: RunLane;
+  cand: CandidateBuffer;
+  placements: Placement[];
 }
 
 class OnnxDetector implements DetectorInstance {
   private readonly pre: Preprocessor;
-  /** Input tensors and candidate buffers for concurrent runs: reused, grown only to the host's concurrency. */
-  private readonly pool: { input: Float32Array; cand: CandidateBuffer }[] = [];
-  private inFlight = 0;
+  private readonly free: LaneState[];
+  private readonly all: LaneState[];
+  private readonly waiting: ((s: LaneState | undefined) => void)[] = [];
   private readonly minScore: Float32Array;
   private readonly floor: number;
-  private readonly allowed: Uint8Array;
   private readonly iou: number;
-  private v8best: Float32Array | undefined;
-  private v8arg: Int32Array | undefined;
+  private readonly strides: readonly number[];
+  /** YOLOv8 arg-max scratch; decoding is synchronous, so one pair serves every lane. */
+  private v8best = new Float32Array(0);
+  private v8arg = new Int32Array(0);
   private closed = false;
-  private idle: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly m: OnnxModelManifest,
-    options: z.output<typeof optionsSchema>,
-    private readonly session: ort.InferenceSession,
+    private readonly m: ModelDetectorManifest,
+    options: OnnxDetectorOptions,
+    lanes: RunLane[],
   ) {
     this.pre = new Preprocessor(m.input);
+    this.all = lanes.map((lane) => ({ lane, cand: new CandidateBuffer(), placements: [] }));
+    this.free = [...this.all];
     const n = m.classes.length;
     this.minScore = new Float32Array(n);
-    this.allowed = new Uint8Array(n);
+    const allowed = options.classes ? new Set<string>(options.classes) : undefined;
     for (let c = 0; c < n; c++) {
       const name = m.classes[c]!;
-      // an option beats the manifest; a per-class value beats a general one
-      this.minScore[c] = options.perClass?.[name] ?? options.threshold ?? m.thresholds.perClass[name] ?? m.thresholds.default;
-      this.allowed[c] = !options.classes || options.classes.includes(name) ? 1 : 0;
+      const perClass = options.perClass as Record<string, number | undefined> | undefined;
+      // an unwanted class gets an unreachable threshold, so decoders drop it before any box arithmetic
+      this.minScore[c] = allowed && !allowed.has(name) ? Infinity : (perClass?.[name] ?? options.threshold ?? m.thresholds.perClass[name] ?? m.thresholds.default);
     }
-    this.floor = Math.min(...this.minScore);
+    this.floor = this.minScore.reduce((a, b) => Math.min(a, b), Infinity);
     this.iou = options.nmsIou ?? m.nms.iou;
+    this.strides = m.strides ?? YOLOX_STRIDES;
   }
 
   async warmup(): Promise<void> {
+    // one grey frame per lane, so every worker's session has run once too
     const grey: Frame = { cameraId: 'warmup', seq: 0, ptsSec: 0, wallMs: 0, width: 64, height: 36, format: 'rgb24', data: Buffer.alloc(64 * 36 * 3, 114) };
-    await this.detect([grey], new AbortController().signal);
+    await this.detect(Array.from({ length: this.all.length }, () => grey), new AbortController().signal);
   }
 
+  /**
+   * Frames go to the model up to maxBatch per run; the runs of one call share the lanes (at most
+   * `concurrency` at once). Results are in frame order whatever order the runs finish in.
+   */
   async detect(batch: readonly Frame[], signal: AbortSignal): Promise<Detection[][]> {
-    const out: Detection[][] = [];
-    for (const frame of batch) {
-      if (signal.aborted) throw new StreetwatchError('DETECTOR_TIMEOUT', `detector '${this.m.id}': aborted`);
-      out.push(await this.one(frame));
+    for (const f of batch) {
+      if (f.data.length !== f.width * f.height * 3) {
+        throw new StreetwatchError('IMAGE_INVALID', `detector '${this.m.id}': frame ${f.cameraId}#${f.seq} has ${f.data.length} bytes, not ${f.width}×${f.height}×3 (rgb24)`);
+      }
     }
+    const out: Detection[][] = new Array(batch.length);
+    const max = this.m.maxBatch;
+    const runs: Promise<void>[] = [];
+    for (let start = 0; start < batch.length; start += max) {
+      const chunk = batch.slice(start, start + max);
+      runs.push(
+        this.withLane(signal, async (s) => {
+          const dets = await this.runChunk(s, chunk);
+          for (let i = 0; i < dets.length; i++) out[start + i] = dets[i]!;
+        }),
+      );
+    }
+    await Promise.all(runs);
     return out;
   }
 
-  /** One frame through the model; concurrent calls (the host's pool) each get their own buffers. */
-  private async one(frame: Frame): Promise<Detection[]> {
-    if (this.closed) throw new StreetwatchError('STOPPED', `detector '${this.m.id}' is closed`);
-    const buf = this.pool.pop() ?? { input: new Float32Array(this.pre.imageSize), cand: new CandidateBuffer() };
-    this.inFlight++;
+  private async withLane(signal: AbortSignal, fn: (s: LaneState) => Promise<void>): Promise<void> {
+    const s = await this.acquire(signal);
     try {
-      return await this.runFrame(frame, buf.input, buf.cand);
+      if (signal.aborted) throw this.aborted();
+      await fn(s);
     } finally {
-      this.pool.push(buf);
-      if (--this.inFlight === 0) this.idle?.();
+      this.releaseLane(s);
     }
   }
 
-  private async runFrame(frame: Frame, input: Float32Array, cand: CandidateBuffer): Promise<Detection[]> {
-    const p = this.pre.write(frame, input, 0);
-    const { width: W, height: H } = this.m.input;
-    const feeds: Record<string, ort.Tensor> = { [this.m.input.tensor]: new ort.Tensor('float32', input, [1, 3, H, W]) };
-    if (this.m.family === 'picodet') feeds.scale_factor = new ort.Tensor('float32', Float32Array.from([H / frame.height, W / frame.width]), [1, 2]);
-    const results = await this.session.run(feeds);
-    const first = results[this.m.outputs[0]!.name]!;
-    const data = first.data as Float32Array;
-    cand.reset();
-    if (this.m.family === 'yolox') {
-      decodeYolox(data, W, H, this.m.classes.length, this.minScore, this.floor, cand);
-    } else if (this.m.family === 'yolov8') {
-      const anchors = Number(first.dims[2]);
-      // decoded synchronously, so one scratch pair serves every concurrent run
-      if (!this.v8best || this.v8best.length < anchors) {
-        this.v8best = new Float32Array(anchors);
-        this.v8arg = new Int32Array(anchors);
-      }
-      decodeYolov8(data, anchors, this.m.classes.length, this.minScore, this.floor, cand, this.v8best, this.v8arg!);
-    } else {
-      decodePicodet(data, Number(first.dims[0]), this.minScore, cand);
+  private acquire(signal: AbortSignal): Promise<LaneState> {
+    if (this.closed) return Promise.reject(new StreetwatchError('STOPPED', `detector '${this.m.id}' is closed`));
+    if (signal.aborted) return Promise.reject(this.aborted());
+    const s = this.free.pop();
+    if (s) return Promise.resolve(s);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiting.indexOf(take);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(this.aborted());
+      };
+      const take = (lane: LaneState | undefined) => {
+        signal.removeEventListener('abort', onAbort);
+        if (lane) resolve(lane);
+        else reject(new StreetwatchError('STOPPED', `detector '${this.m.id}' is closed`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(take);
+    });
+  }
+
+  private releaseLane(s: LaneState): void {
+    const next = this.closed ? undefined : this.waiting.shift();
+    if (next) next(s);
+    else {
+      this.free.push(s);
+      if (this.closed && this.free.length === this.all.length) this.drained?.();
     }
-    for (const t of Object.values(results)) t.dispose?.();
-    return this.finish(p, frame, cand);
+  }
+
+  private drained: (() => void) | undefined;
+
+  private aborted(): StreetwatchError {
+    return new StreetwatchError('DETECTOR_TIMEOUT', `detector '${this.m.id}': detect aborted (deadline)`);
+  }
+
+  private async runChunk(s: LaneState, frames: readonly Frame[]): Promise<Detection[][]> {
+    const { lane } = s;
+    const { width: W, height: H } = this.m.input;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      s.placements[i] = this.pre.write(f, lane.input, i);
+      lane.scale[2 * i] = H / f.height;
+      lane.scale[2 * i + 1] = W / f.width;
+    }
+    const outputs = await lane.run(frames.length);
+    const det = outputs[this.m.outputs[0]!.name];
+    if (!det || !(det.data instanceof Float32Array)) throw new Error(`detector '${this.m.id}': output '${this.m.outputs[0]!.name}' is missing or not float32`);
+    const result: Detection[][] = [];
+    let picodetRow = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const cand = s.cand;
+      cand.reset();
+      this.decode(det, outputs, i, frames.length, cand, picodetRow);
+      if (this.m.family === 'picodet') picodetRow += this.picodetRows(det, outputs, i, frames.length);
+      result.push(this.finish(s.placements[i]!, frames[i]!, cand));
+    }
+    return result;
+  }
+
+  private picodetRows(det: RawOutput, outputs: Record<string, RawOutput>, i: number, n: number): number {
+    if (n === 1) return det.dims[0]!;
+    const counts = outputs[this.m.perImageCounts!]!.data;
+    return Number(counts[i]);
+  }
+
+  private decode(det: RawOutput, outputs: Record<string, RawOutput>, i: number, n: number, cand: CandidateBuffer, picodetRow: number): void {
+    const data = det.data as Float32Array;
+    const nc = this.m.classes.length;
+    const perImage = data.length / n;
+    switch (this.m.family) {
+      case 'yolox':
+        decodeYolox(data, i * perImage, this.m.input.width, this.m.input.height, this.strides, nc, this.minScore, this.floor, cand);
+        break;
+      case 'yolov8': {
+        const anchors = det.dims[2]!;
+        if (this.v8best.length < anchors) {
+          this.v8best = new Float32Array(anchors);
+          this.v8arg = new Int32Array(anchors);
+        }
+        decodeYolov8(data, i * perImage, anchors, nc, this.minScore, this.floor, cand, this.v8best, this.v8arg);
+        break;
+      }
+      case 'picodet':
+        decodePicodet(data, picodetRow, this.picodetRows(det, outputs, i, n), this.minScore, cand);
+        break;
+    }
   }
 
   private finish(p: Placement, frame: Frame, c: CandidateBuffer): Detection[] {
-    const keep = this.m.family === 'picodet' ? Array.from({ length: c.count }, (_, i) => i) : nmsClassAware(c, this.iou);
-    const dets: Detection[] = [];
+    // PicoDet's graph has run NMS already; its boxes are in frame pixels, the others' in model-input pixels
     const picodet = this.m.family === 'picodet';
-    for (const i of keep) {
-      const cls = c.classes[i]!;
-      if (!this.allowed[cls]) continue;
-      const bx = c.boxes;
-      // PicoDet boxes are already in source pixels; the others are in model-input pixels.
+    const kept = picodet ? identity(c) : nmsClassAware(c, this.iou);
+    const dets: Detection[] = [];
+    const b = c.boxes;
+    for (let k = 0; k < kept; k++) {
+      const i = c.keep[k]!;
+      const o = i * 4;
       const box: Box = picodet
-        ? [clamp(bx[i * 4]! / frame.width), clamp(bx[i * 4 + 1]! / frame.height), clamp(bx[i * 4 + 2]! / frame.width), clamp(bx[i * 4 + 3]! / frame.height)]
-        : [toNormX(p, bx[i * 4]!), toNormY(p, bx[i * 4 + 1]!), toNormX(p, bx[i * 4 + 2]!), toNormY(p, bx[i * 4 + 3]!)];
+        ? [clamp(b[o]! / frame.width), clamp(b[o + 1]! / frame.height), clamp(b[o + 2]! / frame.width), clamp(b[o + 3]! / frame.height)]
+        : [toNormX(p, b[o]!), toNormY(p, b[o + 1]!), toNormX(p, b[o + 2]!), toNormY(p, b[o + 3]!)];
+      // a box wholly in the letterbox padding (or degenerate) collapses to zero area once clipped
       if (!(box[2] > box[0] && box[3] > box[1])) continue;
-      const label = this.m.classes[cls]!;
-      dets.push({ box, score: Math.min(1, c.scores[i]!), label, semantic: this.m.labelMap[label] ?? undefined });
+      const label = this.m.classes[c.classes[i]!]!;
+      const semantic = this.m.labelMap[label];
+      const d: Detection = { box, score: Math.min(1, c.scores[i]!), label };
+      if (semantic) d.semantic = semantic;
+      dets.push(d);
     }
     return dets;
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
-    await this.session.release();
+    this.closing ??= (async () => {
+      this.closed = true;
+      for (const w of this.waiting.splice(0)) w(undefined);
+      if (this.free.length < this.all.length) await new Promise<void>((r) => (this.drained = r));
+      await Promise.all(this.all.map((s) => s.lane.release()));
+    })();
+    return this.closing;
   }
 }
 
+/** Keeps every candidate, in decode order (for outputs that are NMS'd already). */
+function identity(c: CandidateBuffer): number {
+  for (let i = 0; i < c.count; i++) c.keep[i] = i;
+  return c.count;
+}
+
 function clamp(v: number): number {
-  return Math.min(1, Math.max(0, v));
+  return v < 0 ? 0 : v > 1 ? 1 : v;
 }

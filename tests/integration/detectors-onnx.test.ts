@@ -6,8 +6,8 @@ import { resolveAsset } from '../../core/assets.js';
 import { createLogger } from '../../core/log.js';
 import type { Detection, DetectorInstance } from '../../detectors/contract.js';
 import { loadImageFrame } from '../../detectors/image.js';
-import { loadModelDetectorManifests, onnxDetectorFromManifest, type OnnxModelManifest } from '../../detectors/onnx/detector.js';
-import { parseOnnxManifest } from '../../detectors/onnx/manifest.js';
+import { loadModelDetectorManifests, onnxDetectorFromManifest, type ModelDetectorManifest } from '../../detectors/onnx/detector.js';
+import { parseModelDetectorManifest } from '../../detectors/onnx/manifest.js';
 import { oxfordFrame } from '../helpers/frames.js';
 
 // The three real COCO models in ../shared/models on real street media.
@@ -16,7 +16,7 @@ const ctx = { log: createLogger({ level: 'error' }), resolveAsset: (n: string) =
 const open: DetectorInstance[] = [];
 afterAll(async () => Promise.all(open.map((i) => i.close())));
 
-async function instance(m: OnnxModelManifest, options: Record<string, unknown> = {}): Promise<DetectorInstance> {
+async function instance(m: ModelDetectorManifest, options: Record<string, unknown> = {}): Promise<DetectorInstance> {
   const def = onnxDetectorFromManifest(m);
   const inst = await def.create(def.manifest.options.parse(options), ctx);
   open.push(inst);
@@ -76,7 +76,7 @@ describe('PicoDet at default thresholds', () => {
 describe('bad model files fail at load, naming the file', () => {
   const yolox = manifests.find((m) => m.id === 'yolox-nano-416')!;
   const dir = mkdtempSync(join(tmpdir(), 'sw-models-'));
-  const create = (m: OnnxModelManifest, resolve: (n: string) => string) => {
+  const create = (m: ModelDetectorManifest, resolve: (n: string) => string) => {
     const def = onnxDetectorFromManifest(m);
     return def.create(def.manifest.options.parse({}), { ...ctx, resolveAsset: resolve });
   };
@@ -113,10 +113,10 @@ describe('bad model files fail at load, naming the file', () => {
     const text = readFileSync(yolox.manifestPath, 'utf8');
     const obj = JSON.parse(text);
     delete obj.labelMap.umbrella;
-    expect(() => parseOnnxManifest('models/x.json', JSON.stringify(obj))).toThrow(expect.objectContaining({ code: 'DETECTOR_LABEL_MAP_MISSING', message: expect.stringContaining('umbrella') }));
+    expect(() => parseModelDetectorManifest('models/x.json', JSON.stringify(obj))).toThrow(expect.objectContaining({ code: 'DETECTOR_LABEL_MAP_MISSING', message: expect.stringContaining('umbrella') }));
     const obj2 = JSON.parse(text);
     obj2.input.resize = 'squash';
-    expect(() => parseOnnxManifest('models/x.json', JSON.stringify(obj2))).toThrow(expect.objectContaining({ code: 'ASSET_MANIFEST_INVALID', message: expect.stringContaining('input.resize') }));
+    expect(() => parseModelDetectorManifest('models/x.json', JSON.stringify(obj2))).toThrow(expect.objectContaining({ code: 'ASSET_MANIFEST_INVALID', message: expect.stringContaining('input.resize') }));
   });
 
   it('a new model of a known family needs only a manifest', async () => {
@@ -126,7 +126,7 @@ describe('bad model files fail at load, naming the file', () => {
     Object.assign(obj, { id: 'my-yolox', file: 'my_yolox.onnx', default: false });
     const path = join(dir, 'my-yolox.json');
     writeFileSync(path, JSON.stringify(obj));
-    const m = parseOnnxManifest(path, readFileSync(path, 'utf8'));
+    const m = parseModelDetectorManifest(path, readFileSync(path, 'utf8'));
     const def = onnxDetectorFromManifest(m);
     expect(def.manifest.id).toBe('my-yolox');
     const inst = await def.create(def.manifest.options.parse({}), { ...ctx, resolveAsset: (n) => join(dir, n) });
