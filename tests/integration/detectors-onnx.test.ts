@@ -106,6 +106,32 @@ describe.each(manifests.map((m) => [m.id, m] as const))('%s on real media', (id,
   });
 });
 
+describe('the three families agree where the people are', () => {
+  const iou = (a: Detection['box'], b: Detection['box']) => {
+    const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+    const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+    if (iw <= 0 || ih <= 0) return 0;
+    const inter = iw * ih;
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+  };
+
+  it("each model's five best person boxes overlap person boxes of each other model (catches a box mapped back wrongly)", async () => {
+    // letterbox top-left, letterbox centred and stretch map boxes back three different ways
+    const f = oxfordFrame(640, 360, 48);
+    const found = new Map<string, Detection[]>();
+    for (const m of manifests) found.set(m.id, (await (await instance(m)).detect([f], signal()))[0]!.filter((d) => d.label === 'person'));
+    for (const [a, da] of found) {
+      for (const [b, db] of found) {
+        if (a === b) continue;
+        const confident = [...da].sort((x, y) => y.score - x.score).slice(0, 5);
+        expect(confident.length, `${a} persons`).toBe(5);
+        const matched = confident.filter((d) => db.some((e) => iou(d.box, e.box) >= 0.5));
+        expect(matched.length / confident.length, `${a} persons matched by ${b}`).toBeGreaterThanOrEqual(0.8);
+      }
+    }
+  });
+});
+
 describe('batches and the pool', () => {
   const frames: Frame[] = [0, 30, 60, 90].map((i) => oxfordFrame(640, 360, i, `cam-${i}`));
   const round = (dets: Detection[][]) => dets.map((ds) => ds.map((d) => ({ label: d.label, score: +d.score.toFixed(4), box: d.box.map((v) => +v.toFixed(4)) })));
