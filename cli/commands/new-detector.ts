@@ -1,130 +1,114 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { StreetwatchError } from '../../core/errors.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { parseCli } from '../args.js';
 
-export const summary = 'scaffold a new detector plug-in (folder, README, contract test, registration)';
+export const summary = 'scaffold a new detector plug-in (detector, README, contract test, warehouse registration)';
 
-const MARKER = '// new-detector: registrations below this line';
+const HELP = `usage: streetwatch new-detector <id> [--root <project folder>]
+
+Creates, for a new detector <id> (lowercase letters, digits and -, starting with a letter):
+  detectors/<id>/index.ts          a working example detector (defineDetector, strict options) to put the model in
+  detectors/<id>/README.md         how to test it and enable it on a camera (shadow mode first)
+  tests/contract/<id>.test.ts      the shared contract suite and the detector's own tests
+and registers it in detectors/index.ts. Refuses an id the warehouse already has.
+--root scaffolds into another copy of the project (default: this one).`;
+
+/** The line in detectors/index.ts under which plug-ins are registered. */
+export const REGISTRATION_MARKER = '// new-detector: registrations below this line';
+/** Folder names and import paths stay plain: no dots (no `..`), no capitals (case-insensitive file systems). */
+const ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const TEMPLATES = join(PROJECT_ROOT, 'detectors', 'templates');
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(argv, { root: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
-  const id = positionals[0];
-  if (values.help || !id) {
-    (values.help ? process.stdout : process.stderr).write('usage: streetwatch new-detector <id> [--root <project folder>]\n');
+  if (values.help || positionals.length !== 1) {
+    (values.help ? process.stdout : process.stderr).write(HELP + '\n');
     return values.help ? 0 : 2;
   }
-  const files = scaffoldDetector(id, resolve(values.root ?? PROJECT_ROOT));
-  process.stdout.write(`created:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: edit detectors/${id}/index.ts, run 'npm test -- tests/contract/${id}.test.ts', enable it on a camera with mode: shadow\n`);
+  const id = positionals[0]!;
+  const root = resolve(values.root ?? PROJECT_ROOT);
+  const written = scaffoldDetector(id, root);
+  process.stdout.write(
+    [
+      `created detector '${id}':`,
+      ...written.created.map((f) => `  ${relative(root, f)}`),
+      `registered in ${relative(root, written.registry)}`,
+      '',
+      'next:',
+      `  edit detectors/${id}/index.ts (findObjects is where the model goes)`,
+      `  npx vitest run tests/contract/${id}.test.ts`,
+      `  enable it on a camera with mode: shadow (detectors/${id}/README.md)`,
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 
-/** Writes the plug-in's files under `root` and registers it; returns the paths written. */
-export function scaffoldDetector(id: string, root: string): string[] {
-  if (!/^[a-z][a-z0-9-]{1,40}$/.test(id)) throw new StreetwatchError('USAGE', `detector id '${id}' must be lowercase letters, digits and -, starting with a letter`);
-  const dir = join(root, 'detectors', id);
-  const index = join(root, 'detectors', 'index.ts');
-  const catalogue = readFileSync(index, 'utf8');
-  if (existsSync(dir) || catalogue.includes(`'${id}'`)) throw new StreetwatchError('USAGE', `detector '${id}' already exists (${dir} or detectors/index.ts); choose another id`);
-  if (!catalogue.includes(MARKER)) throw new StreetwatchError('INTERNAL', `detectors/index.ts has lost its marker line '${MARKER}'; add the registration by hand`);
-  mkdirSync(dir, { recursive: true });
-  const written = [join(dir, 'index.ts'), join(dir, 'README.md'), join(root, 'tests', 'contract', `${id}.test.ts`)];
-  writeFileSync(written[0]!, detectorTemplate(id));
-  writeFileSync(written[1]!, readmeTemplate(id));
-  mkdirSync(join(root, 'tests', 'contract'), { recursive: true });
-  writeFileSync(written[2]!, testTemplate(id));
-  writeFileSync(index, catalogue.replace(MARKER, `${MARKER}\n  registry.register('${id}', () => import('./${id}/index.js'), { source: 'plugin', family: 'custom', labels: ['bright_object'] });`));
-  written.push(index);
-  return written;
-}
-
-const detectorTemplate = (id: string) => `import { z } from 'zod';
-import type { Frame } from '../../core/types.js';
-import { DETECTOR_API, defineDetector, type Detection } from '../contract.js';
-
 /**
- * ${id}: a starting point. It reports the bright part of the frame as 'goods', which is real but not useful —
- * replace \`findObjects\` with your model (see detectors/onnx/detector.ts for how an ONNX model is run), keep
- * the manifest honest (labels, labelMap, input, maxBatch) and the contract test passing.
+ * Writes the plug-in's files under `root` and registers it in `root`/detectors/index.ts. Every check runs before
+ * anything is written, so a refusal leaves the tree as it was.
  */
-const options = z.strictObject({
-  /** Grey level (0..255) above which a pixel counts as bright. */
-  threshold: z.number().min(0).max(255).default(230),
-  /** Smallest share of the frame a bright area must cover to be reported. */
-  minArea: z.number().min(0).max(1).default(0.001),
-});
-
-function findObjects(f: Frame, o: z.output<typeof options>): Detection[] {
-  let x1 = f.width, y1 = f.height, x2 = -1, y2 = -1, n = 0;
-  for (let y = 0; y < f.height; y++) {
-    for (let x = 0; x < f.width; x++) {
-      const i = (y * f.width + x) * 3;
-      const grey = (77 * f.data[i]! + 150 * f.data[i + 1]! + 29 * f.data[i + 2]!) >> 8;
-      if (grey < o.threshold) continue;
-      n++;
-      if (x < x1) x1 = x;
-      if (x > x2) x2 = x;
-      if (y < y1) y1 = y;
-      if (y > y2) y2 = y;
-    }
+export function scaffoldDetector(id: string, root: string): { created: string[]; registry: string } {
+  if (!ID_PATTERN.test(id) || id.length > 40) {
+    throw new StreetwatchError('USAGE', `detector id '${id}' is not allowed: use lowercase letters, digits and single dashes, starting with a letter, at most 40 characters (e.g. crate-finder)`);
   }
-  if (n < o.minArea * f.width * f.height) return [];
-  const box: Detection['box'] = [x1 / f.width, y1 / f.height, (x2 + 1) / f.width, (y2 + 1) / f.height];
-  return [{ box, score: Math.min(1, n / ((x2 - x1 + 1) * (y2 - y1 + 1))), label: 'bright_object' }];
+  const index = join(root, 'detectors', 'index.ts');
+  if (!existsSync(index)) throw new StreetwatchError('USAGE', `${root} has no detectors/index.ts; give --root the project folder`);
+  const catalogue = readFileSync(index, 'utf8');
+  if (!catalogue.includes(REGISTRATION_MARKER)) {
+    throw new StreetwatchError('INTERNAL', `${index} has lost its marker line '${REGISTRATION_MARKER}'; put it back above the plug-in registrations`);
+  }
+  const dir = join(root, 'detectors', id);
+  const files = { detector: join(dir, 'index.ts'), readme: join(dir, 'README.md'), test: join(root, 'tests', 'contract', `${id}.test.ts`) };
+  const clash = [
+    existsSync(dir) && `detectors/${id}/ exists`,
+    existsSync(join(root, 'detectors', `${id}.ts`)) && `detectors/${id}.ts exists`,
+    existsSync(files.test) && `tests/contract/${id}.test.ts exists`,
+    new RegExp(`register\\(\\s*['"\`]${id}['"\`]`).test(catalogue) && `detectors/index.ts registers it`,
+    modelManifestIds(root).includes(id) && `a model manifest in models/ has this id`,
+  ].filter(Boolean);
+  if (clash.length) throw new StreetwatchError('USAGE', `detector '${id}' already exists (${clash.join('; ')}); choose another id`);
+
+  const fill = (template: string) => readFileSync(join(TEMPLATES, template), 'utf8').replaceAll('{{id}}', id);
+  const contents = [
+    [files.detector, fill('detector.ts.tmpl')],
+    [files.readme, fill('README.md.tmpl')],
+    [files.test, fill('contract.test.ts.tmpl')],
+  ] as const;
+  const updated = register(catalogue, id);
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(root, 'tests', 'contract'), { recursive: true });
+  for (const [path, text] of contents) writeFileSync(path, text, { flag: 'wx' });
+  writeFileSync(index, updated);
+  return { created: contents.map(([p]) => p), registry: index };
 }
 
-export default defineDetector({
-  manifest: {
-    id: '${id}',
-    version: '0.1.0',
-    api: \`^\${DETECTOR_API}\`,
-    description: 'scaffolded example: reports the bright part of the frame',
-    licence: 'project',
-    family: 'custom',
-    labels: ['bright_object'],
-    labelMap: { bright_object: 'goods' },
-    input: { width: 640, height: 360, pixelFormat: 'rgb24' },
-    maxBatch: 8,
-    options,
-  },
-  create(o) {
-    let closed = false;
-    return {
-      async detect(batch, signal) {
-        if (closed) throw new Error('${id} is closed');
-        return batch.map((f) => (signal.aborted ? [] : findObjects(f, o)));
-      },
-      async close() {
-        closed = true;
-      },
-    };
-  },
-});
-`;
+/** The catalogue with the plug-in's line after the marker and any plug-in lines already there (oldest first). */
+function register(catalogue: string, id: string): string {
+  const lines = catalogue.split('\n');
+  const at = lines.findIndex((l) => l.includes(REGISTRATION_MARKER));
+  const indent = /^\s*/.exec(lines[at]!)![0];
+  let end = at + 1;
+  while (end < lines.length && /^\s*registry\.register\(/.test(lines[end]!)) end++;
+  // The info is what `streetwatch detectors` lists without importing the module; it mirrors the manifest.
+  const line = `${indent}registry.register('${id}', () => import('./${id}/index.js'), { source: 'plugin', version: '0.1.0', family: 'custom', licence: 'project', labels: ['bright_region'], description: 'scaffolded example: the brightest region of the frame, as goods' });`;
+  lines.splice(end, 0, line);
+  return lines.join('\n');
+}
 
-const readmeTemplate = (id: string) => `# ${id}
-
-A detector plug-in of the streetwatch warehouse (算法仓). The contract it implements is \`detectors/contract.ts\`.
-
-- Edit \`index.ts\`: the manifest (labels, labelMap onto the semantic labels, input, maxBatch, options) and
-  \`findObjects\` (your model).
-- Test: \`npm test -- tests/contract/${id}.test.ts\` (the shared contract suite, on real frames).
-- Try it on photos: \`npx streetwatch detect ../shared/media/perth_fruit_market_stall.jpg --detector ${id} --draw out.png\`.
-- Enable it on a camera in shadow mode first (results recorded, never dispatched):
-
-  \`\`\`yaml
-  cameras:
-    - id: cam-001
-      detectors:
-        - { id: yolox-nano-416 }
-        - { id: ${id}, mode: shadow }
-  \`\`\`
-`;
-
-const testTemplate = (id: string) => `import detector from '../../detectors/${id}/index.js';
-import { oxfordFrame } from '../helpers/frames.js';
-import { describeDetectorContract } from './detector-contract.js';
-
-describeDetectorContract('${id}', async () => detector, { frames: () => [0, 10, 20].map((i) => oxfordFrame(640, 360, i)) });
-`;
+function modelManifestIds(root: string): string[] {
+  const dir = join(root, 'models');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      try {
+        return String((JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id?: unknown }).id ?? f.slice(0, -5));
+      } catch {
+        // An unreadable manifest fails the warehouse elsewhere, loudly; here its file name still reserves the id.
+        return f.slice(0, -5);
+      }
+    });
+}
