@@ -73,6 +73,12 @@ export function overlaySvg(width: number, height: number, detections: readonly D
   const font = Math.max(12, Math.round(short / 42));
   const px = (v: number, side: number) => (clamp01(v) * side).toFixed(1);
   const parts: string[] = [];
+  const lines = typeof opts.caption === 'string' ? [opts.caption] : [...(opts.caption ?? [])];
+  const lh = Math.round(font * 1.35);
+  // The band goes under everything: a box near the top of the picture stays visible through it, and tags are
+  // kept below it so none is hidden.
+  const band = lines.length ? lh * lines.length + 8 : 0;
+  if (band) parts.push(`<rect x="0" y="0" width="${width}" height="${band}" fill="#000" fill-opacity="0.6"/>`);
 
   for (const z of opts.zones ?? []) {
     if (z.points.length < 3) continue;
@@ -82,7 +88,7 @@ export function overlaySvg(width: number, height: number, detections: readonly D
     if (z.label) {
       // Label at the zone's top-left-most point, where it is least likely to sit on the objects inside.
       const [lx, ly] = [...z.points].sort((a, b) => a[1] + a[0] - (b[1] + b[0]))[0]!;
-      parts.push(label(clamp01(lx) * width + stroke, clamp01(ly) * height + stroke, z.label, c, font, width, height));
+      parts.push(label(clamp01(lx) * width + stroke, Math.max(band, clamp01(ly) * height + stroke), z.label, c, font, width, height));
     }
   }
 
@@ -95,16 +101,12 @@ export function overlaySvg(width: number, height: number, detections: readonly D
     parts.push(`<rect x="${x1.toFixed(1)}" y="${y1.toFixed(1)}" width="${(x2 - x1).toFixed(1)}" height="${(y2 - y1).toFixed(1)}" fill="none" stroke="${c}" stroke-width="${sw}"/>`);
     const text = d.text ?? `${d.label} ${Math.round(d.score * 100)}%`;
     // The tag sits above the box, or inside its top edge when the box touches the top of the picture.
-    const tagTop = y1 - font - 4 >= 0 ? y1 - font - 4 : y1;
+    const tagTop = y1 - font - 4 >= band ? y1 - font - 4 : Math.max(y1, band);
     parts.push(label(x1, tagTop, text, c, font, width, height));
   }
 
-  const lines = typeof opts.caption === 'string' ? [opts.caption] : [...(opts.caption ?? [])];
-  if (lines.length) {
-    const lh = Math.round(font * 1.35);
-    parts.push(`<rect x="0" y="0" width="${width}" height="${lh * lines.length + 8}" fill="#000" fill-opacity="0.6"/>`);
-    lines.forEach((l, i) => parts.push(`<text x="8" y="${4 + lh * i + font}" font-size="${font}" fill="#fff" font-family="${FONT}">${esc(l)}</text>`));
-  }
+  // Caption text last, over any box line crossing the band, so it always reads.
+  lines.forEach((l, i) => parts.push(`<text x="8" y="${4 + lh * i + font}" font-size="${font}" fill="#fff" font-family="${FONT}">${esc(l)}</text>`));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
 

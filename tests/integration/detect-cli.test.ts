@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
+import { drawDetections, renderDetections } from '../../detectors/draw.js';
 
 const exec = promisify(execFile);
 const cli = (...args: string[]) => exec(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), ...args], { cwd: PROJECT_ROOT, maxBuffer: 1 << 24 });
@@ -169,5 +170,43 @@ cameras:
 
   it('a missing config exits 1 naming it', async () => {
     await expect(cli('detectors', '--config', '/no/such/streetwatch.yaml')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('/no/such/streetwatch.yaml') });
+  });
+});
+
+describe('drawDetections / renderDetections (evidence stills)', () => {
+  // A mid-grey 400×200 frame, as the pipeline hands raw rgb24 frames over.
+  const frame = { data: Buffer.alloc(400 * 200 * 3, 128), width: 400, height: 200 };
+  const at = (px: Buffer, x: number, y: number) => [...px.subarray((y * 400 + x) * 3, (y * 400 + x) * 3 + 3)];
+
+  it('draws a coloured box, a tinted zone and a caption band on a raw frame, at its size', async () => {
+    const { data, width, height, format } = await renderDetections(
+      frame,
+      [{ box: [0.5, 0.5, 0.75, 0.9], score: 0.9, label: 'static_object', semantic: 'static_object', colour: '#ff0000', emphasis: true, text: '堆物 goods 35 s' }],
+      { zones: [{ points: [[0.05, 0.3], [0.4, 0.3], [0.4, 0.95], [0.05, 0.95]], label: 'no-vending zone', colour: '#00ff00' }], caption: ['cam hp-0412 · 2026-01-05 10:03:12', 'stacking (乱堆物)'] },
+    );
+    expect([width, height, format]).toEqual([400, 200, 'png']);
+    const { data: px, info } = await sharp(data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([400, 200]);
+    // Left edge of the box (x = 200) is red; inside the box the frame is untouched.
+    const edge = at(px, 200, 150);
+    expect(edge[0]).toBeGreaterThan(200);
+    expect(edge[1]).toBeLessThan(60);
+    expect(at(px, 250, 150)).toEqual([128, 128, 128]);
+    // Inside the zone the grey is tinted green, not replaced.
+    const tint = at(px, 80, 150);
+    expect(tint[1]).toBeGreaterThan(tint[0]! + 10);
+    expect(tint[0]).toBeGreaterThan(90);
+    // The caption band darkens the top (two lines).
+    expect(at(px, 399, 2)[0]).toBeLessThan(80);
+    expect(at(px, 399, 34)[0]).toBeLessThan(80);
+    expect(at(px, 399, 80)).toEqual([128, 128, 128]);
+  });
+
+  it('writes JPEG by extension, and refuses a raw frame of the wrong size or an unknown extension', async () => {
+    const out = join(tmp(), 'still.jpg');
+    await drawDetections(frame, [], out, { caption: 'x' });
+    expect(await sharp(out).metadata()).toMatchObject({ format: 'jpeg', width: 400, height: 200 });
+    await expect(renderDetections({ ...frame, width: 401 }, [])).rejects.toMatchObject({ code: 'IMAGE_INVALID' });
+    await expect(drawDetections(frame, [], join(tmp(), 'still.bmp'))).rejects.toMatchObject({ code: 'USAGE' });
   });
 });
