@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { drawDetections, renderDetections } from '../../detectors/draw.js';
@@ -13,7 +13,13 @@ const exec = promisify(execFile);
 const cli = (...args: string[]) => exec(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), ...args], { cwd: PROJECT_ROOT, maxBuffer: 1 << 24 });
 const street = resolveAsset('nyc_times_square_foodcart_umbrellas.png');
 const market = resolveAsset('perth_fruit_market_stall.jpg');
-const tmp = () => mkdtempSync(join(tmpdir(), 'sw-detect-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sw-detect-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 interface Row {
   image: string;
