@@ -52,8 +52,8 @@ export function onnxDetectorFromManifest(m: ModelDetectorManifest): DetectorDefi
       family: m.family,
       labels: m.classes,
       labelMap: m.labelMap,
-      // frames arrive as rgb24 whatever the model's colour order: the preprocessing swaps channels itself
-      input: { width: m.input.width, height: m.input.height, pixelFormat: 'rgb24' },
+      // what the model is fed; frames still arrive as rgb24 and the preprocessing swaps channels itself
+      input: { width: m.input.width, height: m.input.height, pixelFormat: m.input.colour === 'BGR' ? 'bgr24' : 'rgb24' },
       maxBatch: m.maxBatch,
       options: onnxDetectorOptions(m),
     },
@@ -74,9 +74,17 @@ export function onnxDetectorFromManifest(m: ModelDetectorManifest): DetectorDefi
           throw failed.reason;
         }
       }
-      return new OnnxDetector(m, options, lanes);
+      return detectorOnLanes(m, options, lanes);
     },
   });
+}
+
+/**
+ * The detector over lanes that are already running. `create` opens real sessions; tests hand in lanes of
+ * their own to check batching and ordering on outputs they control.
+ */
+export function detectorOnLanes(m: ModelDetectorManifest, options: OnnxDetectorOptions, lanes: RunLane[]): DetectorInstance {
+  return new OnnxDetector(m, options, lanes);
 }
 
 interface LaneState {
