@@ -48,7 +48,9 @@ export function paramsFrom(o: StaticObjectOptions): StaticParams {
 /**
  * `static-object`: the class-agnostic static-change detector (model.ts). It keeps one background model per
  * `frame.cameraId`; frames of one camera must come in time order (the scheduler keeps them so). A frame whose
- * time goes backwards or whose size changed starts that camera's model again, as does `forgetCamera`.
+ * time goes backwards (a file restarted) or whose working image changes shape (another aspect ratio) starts
+ * that camera's model again, as does `forgetCamera`; a mere change of frame size at the same aspect does not,
+ * since boxes are normalised.
  * Detections carry `sinceMs`, the frame time the object arrived, so the tracker's dwell does not include the
  * detector's own `minStaticSec` latency.
  */
