@@ -28,8 +28,10 @@ export async function openModelSession(
   try {
     path = resolveAsset(m.file);
   } catch (e) {
-    const where = isStreetwatchError(e) ? e.message : String(e);
-    throw new StreetwatchError('MODEL_FILE_MISSING', `detector '${m.id}': model file '${m.file}' is missing (${where}). Run 'npm run fetch-assets' or put the file on the asset path.`, {
+    // the resolver's own message already lists the folders it searched and how to fill them
+    const inner = isStreetwatchError(e) ? e.message : String(e);
+    const advice = inner.includes('fetch-assets') ? '' : ` Put '${m.file}' on the asset path or run 'npm run fetch-assets'.`;
+    throw new StreetwatchError('MODEL_FILE_MISSING', `detector '${m.id}' (${m.manifestPath}): model file missing — ${inner}${advice}`, {
       cause: e,
       details: { detector: m.id, file: m.file },
     });
