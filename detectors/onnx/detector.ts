@@ -221,24 +221,28 @@ class OnnxDetector implements DetectorInstance {
     const det = outputs[this.m.outputs[0]!.name];
     if (!det || !(det.data instanceof Float32Array)) throw new Error(`detector '${this.m.id}': output '${this.m.outputs[0]!.name}' is missing or not float32`);
     const result: Detection[][] = [];
-    let picodetRow = 0;
+    // PicoDet rows of all images are concatenated: image i starts after the rows of images before it
+    let rowStart = 0;
     for (let i = 0; i < frames.length; i++) {
       const cand = s.cand;
       cand.reset();
-      this.decode(det, outputs, i, frames.length, cand, picodetRow);
-      if (this.m.family === 'picodet') picodetRow += this.picodetRows(det, outputs, i, frames.length);
+      const rows = this.m.family === 'picodet' ? this.picodetRows(det, outputs, i, frames.length) : 0;
+      this.decode(det, i, frames.length, cand, rowStart, rows);
+      rowStart += rows;
       result.push(this.finish(s.placements[i]!, frames[i]!, cand));
     }
     return result;
   }
 
+  /** Rows of image i: output 0's first dimension for a single image (output 1 is not a row count). */
   private picodetRows(det: RawOutput, outputs: Record<string, RawOutput>, i: number, n: number): number {
     if (n === 1) return det.dims[0]!;
-    const counts = outputs[this.m.perImageCounts!]!.data;
-    return Number(counts[i]);
+    const counts = outputs[this.m.perImageCounts!];
+    if (!counts) throw new Error(`detector '${this.m.id}': output '${this.m.perImageCounts}' (per-image counts) is missing`);
+    return Number(counts.data[i]);
   }
 
-  private decode(det: RawOutput, outputs: Record<string, RawOutput>, i: number, n: number, cand: CandidateBuffer, picodetRow: number): void {
+  private decode(det: RawOutput, i: number, n: number, cand: CandidateBuffer, rowStart: number, rows: number): void {
     const data = det.data as Float32Array;
     const nc = this.m.classes.length;
     const perImage = data.length / n;
@@ -256,7 +260,7 @@ class OnnxDetector implements DetectorInstance {
         break;
       }
       case 'picodet':
-        decodePicodet(data, picodetRow, this.picodetRows(det, outputs, i, n), this.minScore, cand);
+        decodePicodet(data, rowStart, rows, this.minScore, cand);
         break;
     }
   }
