@@ -133,7 +133,9 @@ class OnnxDetector implements DetectorInstance {
   async warmup(): Promise<void> {
     // one grey frame per lane, so every worker's session has run once too
     const grey: Frame = { cameraId: 'warmup', seq: 0, ptsSec: 0, wallMs: 0, width: 64, height: 36, format: 'rgb24', data: Buffer.alloc(64 * 36 * 3, 114) };
-    await this.detect(Array.from({ length: this.all.length }, () => grey), new AbortController().signal);
+    const signal = new AbortController().signal;
+    // separate calls, so that even a batching model runs once on every lane
+    await Promise.all(this.all.map(() => this.detect([grey], signal)));
   }
 
   /**
