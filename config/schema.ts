@@ -55,10 +55,29 @@ export const telemetrySchema = z.strictObject({
   videoStartTime: z.iso.datetime({ offset: true }).optional(),
 });
 
+/**
+ * How a patrol vehicle tells a stall from a passing sight (rules/vehicle.ts). A moving camera cannot watch an
+ * object stand still, so a violation is the same thing seen at the same place on two separate passes, at
+ * least the rule's dwell apart; one pass, however long (stopped at a light beside it), is never one.
+ */
+export const revisitSchema = z.strictObject({
+  /**
+   * Metres between the vehicle's positions on two sightings for them to be the same spot. The position is
+   * the vehicle's, not the object's, and GNSS drifts by several metres, so this is looser than the object.
+   */
+  sameSpotMeters: z.number({ error: 'sameSpotMeters must be a number of metres' }).positive().max(1000).default(25),
+  /** A sighting this long after the spot's previous one, with the vehicle gone from the spot in between, is a new pass. */
+  newPassAfterSec: seconds('newPassAfterSec').default(60),
+  /** A spot not seen again for this long is forgotten (memory stays bounded; a later sighting starts afresh). */
+  forgetAfterSec: seconds('forgetAfterSec').default(14400),
+});
+
 export const vehicleSourceSchema = z.strictObject({
   kind: z.literal('vehicle'),
   video: z.discriminatedUnion('kind', [rtspSourceSchema, fileSourceSchema]),
   telemetry: telemetrySchema,
+  /** Optional; absent means every default (rules/vehicle.ts applies them). */
+  revisit: revisitSchema.optional(),
 });
 
 export const sourceSchema = z.discriminatedUnion('kind', [rtspSourceSchema, fileSourceSchema, vehicleSourceSchema]);
@@ -186,6 +205,7 @@ export type RtspSourceConfig = z.infer<typeof rtspSourceSchema>;
 export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
 export type VehicleSourceConfig = z.infer<typeof vehicleSourceSchema>;
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;
+export type RevisitConfig = z.infer<typeof revisitSchema>;
 export type SamplingConfig = z.infer<typeof samplingSchema>;
 export type FrameSizeConfig = z.infer<typeof frameSizeSchema>;
 export type RingConfig = z.infer<typeof ringSchema>;

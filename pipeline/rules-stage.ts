@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { evaluateRules } from '../rules/engine.js';
 import type { FiredMap, Hit, RuleZone } from '../rules/types.js';
+import { emptyVehicleState, evaluateVehicle, vehicleParams, type VehicleParams, type VehicleState } from '../rules/vehicle.js';
 import type { FrameDetections } from './detect-stage.js';
 import { emptyTracker, updateTracks, type TrackedDetection, type TrackerState } from './tracker.js';
 
@@ -12,12 +13,19 @@ export type HitListener = (hit: Hit) => void | Promise<void>;
 interface RuleState {
   tracker: TrackerState;
   fired: FiredMap;
+  /** Vehicle cameras: the spots sighted on earlier passes. */
+  vehicle: VehicleState;
 }
 
-const freshState = (): RuleState => ({ tracker: emptyTracker(), fired: new Map() });
+const freshState = (): RuleState => ({ tracker: emptyTracker(), fired: new Map(), vehicle: emptyVehicleState() });
 
 interface CameraState {
   zones: RuleZone[];
+  /**
+   * Set for a vehicle camera: its rules are two passes at one place (rules/vehicle.ts), since stillness in
+   * a moving image means nothing. The tracker still runs, for the track ids a hit names.
+   */
+  vehicle: VehicleParams | undefined;
   active: RuleState;
   /** Active plus shadow detectors' detections: what the camera would see with the shadow models enabled. */
   shadow: RuleState;
@@ -39,17 +47,18 @@ export class RulesStage {
     for (const c of config.cameras.filter((x) => x.enabled)) {
       const cam = resolveCamera(config, c);
       const zones: RuleZone[] = cam.zones.map((z) => ({ ...z, timezone: z.timezone ?? config.site.timezone }));
+      const vehicle = cam.source.kind === 'vehicle' ? vehicleParams(cam.source.revisit) : undefined;
       seen.add(cam.id);
       const old = this.cams.get(cam.id);
-      if (old && isDeepStrictEqual(old.zones, zones)) continue;
-      this.cams.set(cam.id, { zones, active: freshState(), shadow: freshState() });
+      if (old && isDeepStrictEqual(old.zones, zones) && isDeepStrictEqual(old.vehicle, vehicle)) continue;
+      this.cams.set(cam.id, { zones, vehicle, active: freshState(), shadow: freshState() });
     }
     for (const id of this.cams.keys()) if (!seen.has(id)) this.cams.delete(id);
   }
 
   forgetCamera(cameraId: string): void {
     const c = this.cams.get(cameraId);
-    if (c) this.cams.set(cameraId, { zones: c.zones, active: freshState(), shadow: freshState() });
+    if (c) this.cams.set(cameraId, { zones: c.zones, vehicle: c.vehicle, active: freshState(), shadow: freshState() });
   }
 
   async process(fd: FrameDetections): Promise<Hit[]> {
@@ -64,7 +73,14 @@ export class RulesStage {
     const hits: Hit[] = [];
     const step = (s: CameraState['active'], dets: TrackedDetection[], shadow: boolean) => {
       s.tracker = updateTracks(s.tracker, dets, t);
-      const r = evaluateRules({ cameraId: frame.cameraId, zones: cam.zones, tracks: s.tracker.tracks, tMs: t, frame, shadow }, s.fired);
+      const input = { cameraId: frame.cameraId, zones: cam.zones, tracks: s.tracker.tracks, tMs: t, frame, shadow };
+      if (cam.vehicle) {
+        const r = evaluateVehicle({ ...input, position: fd.frame.position }, s.vehicle, cam.vehicle);
+        s.vehicle = r.state;
+        hits.push(...r.hits);
+        return;
+      }
+      const r = evaluateRules(input, s.fired);
       s.fired = r.fired;
       hits.push(...r.hits);
     };
@@ -72,7 +88,7 @@ export class RulesStage {
     if (fd.results.some((r) => r.mode === 'shadow')) step(cam.shadow, collect('both'), true);
     for (const h of hits) {
       this.opts.metrics.hits.inc({ camera: h.cameraId, type: h.type, zone: h.zoneId, shadow: String(h.shadow) });
-      this.opts.log.info({ camera: h.cameraId, type: h.type, zone: h.zoneId, shop: h.shop?.name, dwellSec: h.dwellSec, tracks: h.trackIds, shadow: h.shadow }, `hit: ${h.type} in zone ${h.zoneId}`);
+      this.opts.log.info({ camera: h.cameraId, type: h.type, zone: h.zoneId, shop: h.shop?.name, dwellSec: h.dwellSec, tracks: h.trackIds, shadow: h.shadow, ...(h.passes ? { passes: h.passes.length, position: h.position } : {}) }, `hit: ${h.type} in zone ${h.zoneId}`);
       await this.opts.onHit?.(h);
     }
     return hits;

@@ -1,3 +1,4 @@
+import { coverage, iou } from '../core/box.js';
 import type { Box, Detection, SemanticLabel } from '../detectors/contract.js';
 import { footPoint, type Point } from './zones.js';
 
@@ -39,6 +40,12 @@ export interface Track {
   hits: number;
   anchor: Point;
   stillSinceMs: number;
+  /**
+   * Static-object tracks only: in how many of the frames that saw the region a person detection (of any
+   * score) covered most of it. A region a person stands on in most frames is that person; one that walkers
+   * cross now and then is a thing. Counted here because only the tracker sees every detection of a frame.
+   */
+  personCover?: { frames: number; covered: number };
 }
 
 export interface TrackerState {
@@ -50,13 +57,6 @@ export type TrackedDetection = Detection & { semantic: SemanticLabel; detector: 
 
 export const emptyTracker = (): TrackerState => ({ nextId: 1, tracks: [] });
 
-export function iou(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
 
 /** How long a track has stood still at `tMs`, seconds. */
 export function stillSec(t: Track, tMs: number): number {
@@ -93,6 +93,12 @@ export function updateTracks(state: TrackerState, detections: readonly TrackedDe
     const since = Math.min(tMs, d.sinceMs ?? tMs);
     tracks.push({ id: nextId++, semantic: d.semantic, label: d.label, detector: d.detector, box: d.box, lastBox: d.box, score: d.score, firstSeenMs: since, lastSeenMs: tMs, hits: 1, anchor: footPoint(d.box), stillSinceMs: since });
   });
+  for (const t of tracks) {
+    if (t.semantic !== 'static_object' || t.lastSeenMs !== tMs) continue;
+    const covered = detections.some((d) => d.semantic === 'person' && coverage(t.box, d.box) > 0.5);
+    const c = t.personCover ?? { frames: 0, covered: 0 };
+    t.personCover = { frames: c.frames + 1, covered: c.covered + (covered ? 1 : 0) };
+  }
   return { nextId, tracks };
 }
 

@@ -1,3 +1,4 @@
+import { coverage, gap, union } from '../core/box.js';
 import type { Box, SemanticLabel } from '../detectors/contract.js';
 import { stillSec, type Track } from '../pipeline/tracker.js';
 import { footPoint, inWindows, pointInPolygon } from '../pipeline/zones.js';
@@ -18,19 +19,23 @@ import { firedKey, type FiredMap, type Hit, type RuleInput, type RuleZone, type 
  * Objects are placed by their foot point; anything whose foot point is in a mask zone is ignored. Each
  * (rule, zone, track) fires once — a still object whose box jitters keeps its track id and does not re-alert.
  */
-const THINGS: Record<ViolationType, ReadonlySet<SemanticLabel>> = {
+export const THINGS: Record<ViolationType, ReadonlySet<SemanticLabel>> = {
   stacking: new Set(['goods', 'static_object']),
   door_front: new Set(['goods', 'table', 'chair', 'umbrella', 'plant', 'static_object', 'stall', 'cart']),
   stall: new Set(['cart', 'stall', 'umbrella', 'table', 'goods', 'static_object']),
 };
 
 /**
- * A static-object region that is really a person standing still or a parked vehicle: one seen in this frame,
- * covering most of the region, and standing there about as long as the region has. A passer-by walking over
- * a pile covers it too, but only for a moment, and does not explain it away.
+ * A static-object region that is really a person standing still or a parked vehicle. Either a person was on
+ * it in most of the frames that saw it (the detector may score a still person low or miss them now and then,
+ * so every person detection counts, see Track.personCover), or a person or vehicle track seen in this frame
+ * covers most of it and has stood there about as long. A passer-by walking over a pile covers it too, but
+ * only for a moment, and does not explain it away.
  */
 function explainedByOthers(t: Track, tracks: readonly Track[], tMs: number): boolean {
   if (t.semantic !== 'static_object') return false;
+  const pc = t.personCover;
+  if (pc && pc.frames >= 4 && pc.covered >= 0.5 * pc.frames) return true;
   const still = stillSec(t, tMs);
   return tracks.some(
     (o) =>
@@ -41,24 +46,20 @@ function explainedByOthers(t: Track, tracks: readonly Track[], tMs: number): boo
   );
 }
 
-/** Share of box `a` covered by box `b`. */
-function coverage(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  return (iw * ih) / ((a[2] - a[0]) * (a[3] - a[1]));
-}
-
 function inZone(t: Track, z: RuleZone): boolean {
   return z.polygon !== undefined && pointInPolygon(footPoint(t.box), z.polygon);
 }
 
-/** A person seen lately whose feet are near the object (within 1.5 object widths, at least 0.05 of the frame). */
-function vendorBeside(obj: Track, tracks: readonly Track[], tMs: number, minPresenceSec: number): Track | undefined {
+/**
+ * A person whose feet are near the object (within 1.5 object widths, at least 0.05 of the frame), seen within
+ * `seenWithinMs` and present for at least `minPresenceSec`. A vendor stays by the stall; a fixed camera can
+ * ask for a while of presence, a passing vehicle only for the person in the same frame.
+ */
+export function vendorBeside(obj: Track, tracks: readonly Track[], tMs: number, minPresenceSec: number, seenWithinMs: number): Track | undefined {
   const [ox, oy] = footPoint(obj.box);
   const reach = Math.max(0.05, 1.5 * (obj.box[2] - obj.box[0]));
   return tracks.find((p) => {
-    if (p.semantic !== 'person' || tMs - p.lastSeenMs > 5000) return false;
+    if (p.semantic !== 'person' || tMs - p.lastSeenMs > seenWithinMs) return false;
     const [px, py] = footPoint(p.box);
     return Math.hypot(px - ox, (py - oy) * 0.5) <= reach && (tMs - p.firstSeenMs) / 1000 >= minPresenceSec;
   });
@@ -70,15 +71,31 @@ export interface EvaluateResult {
 }
 
 /**
- * Whether a candidate box is at a spot that already fired: overlapping it, or with its foot inside it grown by
- * `grow` times its size. A stall spreads — a cart, baskets, a table beside the vendor — so its spot is wider.
+ * Whether a candidate box is at a spot that already fired: overlapping it, or within `grow` times the wider
+ * box's width of it (at least 0.03 of the frame). The static-object detector may report one pile as a few
+ * fragments, and a stall spreads — a cart, baskets, a table beside the vendor — so its spot is wider.
  */
 function sameSpot(a: Box, b: Box, grow: number): boolean {
   if (coverage(a, b) > 0.2 || coverage(b, a) > 0.2) return true;
-  const [fx, fy] = footPoint(a);
-  const w = (b[2] - b[0]) * grow;
-  const h = (b[3] - b[1]) * grow;
-  return fx >= b[0] - w && fx <= b[2] + w && fy >= b[1] - h && fy <= b[3] + h;
+  return gap(a, b) <= Math.max(0.03, grow * Math.max(a[2] - a[0], b[2] - b[0]));
+}
+
+/**
+ * The tracks of `pool` chained to `seed` by sameSpot (A near B near C), and the box around them all: the
+ * static-object detector may report one pile as several pieces while its outline settles.
+ */
+function pieceCluster(seed: Track, pool: readonly Track[], grow: number): { members: Track[]; box: Box } {
+  const members = [seed];
+  let box = seed.box;
+  for (let i = 0; i < members.length; i++) {
+    for (const o of pool) {
+      if (!members.includes(o) && sameSpot(o.box, members[i]!.box, grow)) {
+        members.push(o);
+        box = union(box, o.box);
+      }
+    }
+  }
+  return { members, box };
 }
 
 export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult {
@@ -95,12 +112,13 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
       if (!rule) continue;
       if ((type === 'stacking' && z.kind !== 'no_stacking') || (type === 'door_front' && z.kind !== 'shopfront') || (type === 'stall' && z.kind !== 'no_vending')) continue;
       if (!inWindows(rule.activeHours, tMs, z.timezone)) continue;
-      for (const t of candidates) {
-        if (!THINGS[type].has(t.semantic) || !inZone(t, z)) continue;
-        if (t.lastSeenMs !== tMs) continue; // only objects seen in this frame fire
+      const grow = type === 'stall' ? 1.5 : 0.25;
+      // only objects seen in this frame fire
+      const here = candidates.filter((t) => THINGS[type].has(t.semantic) && inZone(t, z) && t.lastSeenMs === tMs);
+      for (const t of here) {
         const key = firedKey(type, z.id, t.id);
         if (next.has(key)) continue;
-        const twin = [...next.values()].find((f) => f.type === type && f.zoneId === z.id && sameSpot(t.box, f.box, type === 'stall' ? 1.5 : 0.5));
+        const twin = [...next.values()].find((f) => f.type === type && f.zoneId === z.id && sameSpot(t.box, f.box, grow));
         if (twin) {
           // the same violation seen as another track: remember the track, do not alert again
           next.set(key, { type, zoneId: z.id, box: twin.box });
@@ -112,10 +130,12 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
         let vendor: Track | undefined;
         if (type === 'stall') {
           if (openStallPoints.some((lp) => inZone(t, lp))) continue;
-          vendor = vendorBeside(t, tracks, tMs, Math.min(rule.dwell, 30) / 2);
+          vendor = vendorBeside(t, tracks, tMs, Math.min(rule.dwell, 30) / 2, 5000);
           if (!vendor) continue;
         }
-        next.set(key, { type, zoneId: z.id, box: t.box });
+        // the pieces of this pile or stall seen in this frame are this violation too, not new ones
+        const spot = pieceCluster(t, here, grow);
+        for (const m of spot.members) next.set(firedKey(type, z.id, m.id), { type, zoneId: z.id, box: spot.box });
         const involved = vendor ? [t, vendor] : [t];
         hits.push({
           type,

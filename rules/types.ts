@@ -30,6 +30,10 @@ export interface Hit {
   frame: { cameraId: string; seq: number; wallMs: number };
   /** From shadow detectors: evaluated, never dispatched. */
   shadow: boolean;
+  /** Vehicle feeds: where the vehicle saw it (the mean of its positions at the sightings), WGS 84. */
+  position?: { lat: number; lon: number };
+  /** Vehicle feeds: the first sighting of each pass that made the violation (the first pass first). */
+  passes?: { atMs: number; seq: number }[];
 }
 
 export interface RuleZone extends Zone {

@@ -32,9 +32,10 @@
  * person detections (a vendor staying beside their goods is exactly what 流动设摊 looks like).
  * An object already there while the background is seeded is part of the scene and never reported.
  */
+import { overlapOfSmaller } from '../../core/box.js';
 import type { Box } from '../contract.js';
 import { levels, type GreyFrame } from './grey.js';
-import { cleanMask, components, outlineEdges, overlapOfSmaller, textureCorrelation, trackRegions, type Component, type RegionTrack } from './regions.js';
+import { cleanMask, components, outlineEdges, textureCorrelation, trackRegions, type Component, type RegionTrack } from './regions.js';
 
 export type { GreyFrame };
 

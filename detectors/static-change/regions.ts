@@ -2,6 +2,7 @@
  * Mask clean-up, connected components and region tracking for the static-change model. Everything works on
  * one-byte masks of the small grey working image; pure functions over caller-owned scratch arrays.
  */
+import { iou, overlapOfSmaller } from '../../core/box.js';
 import type { Box } from '../contract.js';
 
 /**
@@ -182,21 +183,6 @@ export function textureCorrelation(
   };
 }
 
-export function iou(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
-
-/** Intersection over the smaller box: 1 when one box lies inside the other (a region split or merged). */
-export function overlapOfSmaller(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  return (iw * ih) / Math.min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]));
-}
 
 /** A static region followed from frame to frame. */
 export interface RegionTrack {

@@ -35,6 +35,12 @@ export interface SceneObject {
   /** Seconds of output time: shown while appear ≤ t ≤ leave. */
   appear: number;
   leave: number;
+  /** Moves it: the foot point goes in a straight line from `at` at `appear` to `to` at `leave`. */
+  to?: [number, number];
+  /** Shakes it each frame by a pseudo-random offset of up to this much of the frame width (deterministic). */
+  jitter?: number;
+  /** Output-time intervals [from, to] within appear..leave when it is not shown. */
+  hidden?: [number, number][];
 }
 
 export interface SceneSpec {
@@ -68,6 +74,11 @@ interface Planned extends PlacedObject {
   y: number;
   w: number;
   h: number;
+  /** Movement from appear to leave, pixels. */
+  dx: number;
+  dy: number;
+  /** Jitter amplitude, pixels. */
+  amp: number;
   crop: [number, number, number, number];
 }
 
@@ -91,6 +102,9 @@ export async function planScene(spec: SceneSpec): Promise<Planned[]> {
     if (!(o.leave > o.appear && o.appear >= 0)) throw bad(`${what}: appear ${o.appear} s and leave ${o.leave} s: need 0 ≤ appear < leave`);
     if (!(o.width > 0 && o.width <= 1)) throw bad(`${what}: width ${o.width}: must be in (0, 1] of the frame`);
     if (!o.at.every((v) => v >= 0 && v <= 1)) throw bad(`${what}: at [${o.at}]: must be normalised, 0..1`);
+    if (o.to && !o.to.every((v) => v >= 0 && v <= 1)) throw bad(`${what}: to [${o.to}]: must be normalised, 0..1`);
+    if (o.jitter !== undefined && !(o.jitter >= 0 && o.jitter <= 0.1)) throw bad(`${what}: jitter ${o.jitter}: must be in [0, 0.1] of the frame width`);
+    for (const [a, b] of o.hidden ?? []) if (!(b > a && a >= o.appear && b <= o.leave)) throw bad(`${what}: hidden [${a}, ${b}]: must be an interval inside appear..leave`);
     let meta: { width?: number; height?: number };
     try {
       meta = await sharp(o.image).metadata();
@@ -114,9 +128,26 @@ export async function planScene(spec: SceneSpec): Promise<Planned[]> {
     const x2 = Math.min(W, x + w);
     const y2 = Math.min(H, y + h);
     if (x2 <= x1 || y2 <= y1) throw bad(`${what}: placed at [${x}, ${y}] ${w}×${h} px, entirely outside the ${W}×${H} frame`);
-    out.push({ x, y, w, h, crop, rect: { x: x1, y: y1, w: x2 - x1, h: y2 - y1 }, box: [x1 / W, y1 / H, x2 / W, y2 / H] });
+    const dx = o.to ? Math.round(o.to[0] * W - w / 2) - x : 0;
+    const dy = o.to ? Math.round(o.to[1] * H - h) - y : 0;
+    const amp = Math.round((o.jitter ?? 0) * W);
+    out.push({ x, y, w, h, dx, dy, amp, crop, rect: { x: x1, y: y1, w: x2 - x1, h: y2 - y1 }, box: [x1 / W, y1 / H, x2 / W, y2 / H] });
   }
   return out;
+}
+
+/**
+ * The overlay's position and enable expressions. Movement is linear in output time; jitter is ffmpeg's seeded
+ * `random`, so a scene rebuilds identically; hidden intervals are cut out of the enable window.
+ */
+export function overlayArgs(o: SceneObject, p: Pick<Planned, 'x' | 'y' | 'dx' | 'dy' | 'amp'>): string {
+  const progress = `clip((t-${o.appear})/${o.leave - o.appear},0,1)`;
+  const shake = (seed: number) => (p.amp > 0 ? `+round((random(${seed})*2-1)*${p.amp})` : '');
+  const x = p.dx !== 0 ? `${p.x}+${p.dx}*${progress}` : String(p.x);
+  const y = p.dy !== 0 ? `${p.y}+${p.dy}*${progress}` : String(p.y);
+  const hidden = (o.hidden ?? []).map(([a, b]) => `*not(between(t,${a},${b}))`).join('');
+  const moving = p.dx !== 0 || p.dy !== 0 || p.amp > 0;
+  return `x='${x}${shake(0)}':y='${y}${shake(1)}':eof_action=pass:enable='between(t,${o.appear},${o.leave})${hidden}'${moving ? ':eval=frame' : ''}`;
 }
 
 async function ffmpeg(args: string[], what: string): Promise<void> {
@@ -198,7 +229,7 @@ export async function composeScene(spec: SceneSpec): Promise<PlacedObject[]> {
       const [cx, cy, cw, ch] = p.crop;
       inputs.push('-loop', '1', '-framerate', String(fps), '-i', o.image);
       filters.push(`[${k + 1}:v]crop=${cw}:${ch}:${cx}:${cy},scale=${p.w}:${p.h},format=yuva420p[o${k}]`);
-      filters.push(`[${last}][o${k}]overlay=x=${p.x}:y=${p.y}:eof_action=pass:enable='between(t,${o.appear},${o.leave})'[v${k}]`);
+      filters.push(`[${last}][o${k}]overlay=${overlayArgs(o, p)}[v${k}]`);
       last = `v${k}`;
     }
     await ffmpeg(

@@ -21,6 +21,12 @@ export const scenarioObjectSchema = z.strictObject({
   width: z.number().positive().max(1),
   appear: z.number().min(0),
   leave: z.number().positive(),
+  /** Moves it: its bottom-centre goes in a straight line from `at` (at appear) to `to` (at leave), normalised. */
+  to: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
+  /** Shakes it by up to this much of the frame width each frame (a detector box that jitters). */
+  jitter: z.number().min(0).max(0.1).optional(),
+  /** [from, to] seconds within appear..leave when it is not shown (occluded, or missed by the detector). */
+  hidden: z.array(z.tuple([z.number().min(0), z.number().positive()])).optional(),
   truth: z.strictObject({ type: z.enum(RULE_IDS), zone: z.string() }).optional(),
 });
 
@@ -52,6 +58,10 @@ export async function loadScenarioSpec(file: string): Promise<{ spec: ScenarioSp
   }
   for (const [i, o] of r.data.objects.entries()) {
     if (o.leave <= o.appear) throw new StreetwatchError('CONFIG_INVALID', `scenario spec ${file}: objects[${i}] leaves (${o.leave}) before it appears (${o.appear})`);
+    for (const [a, b] of o.hidden ?? []) {
+      if (!(b > a && a >= o.appear && b <= o.leave)) throw new StreetwatchError('CONFIG_INVALID', `scenario spec ${file}: objects[${i}].hidden [${a}, ${b}] must be an interval inside appear..leave (${o.appear}..${o.leave})`);
+    }
+    if (o.truth && o.to) throw new StreetwatchError('CONFIG_INVALID', `scenario spec ${file}: objects[${i}] moves (to) and has a truth, but the violations are stationary; drop one of them`);
     if (o.truth && !(r.data.camera.zones ?? []).some((z) => z.id === o.truth!.zone)) {
       throw new StreetwatchError('CONFIG_INVALID', `scenario spec ${file}: objects[${i}].truth names zone '${o.truth.zone}', which the camera does not have`);
     }

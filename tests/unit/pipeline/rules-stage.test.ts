@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { configSchema } from '../../../config/schema.js';
 import { createMetrics } from '../../../core/metrics.js';
-import type { Frame } from '../../../core/types.js';
+import type { Frame, FramePosition } from '../../../core/types.js';
 import type { Detection } from '../../../detectors/contract.js';
 import type { FrameDetections } from '../../../pipeline/detect-stage.js';
 import { RulesStage } from '../../../pipeline/rules-stage.js';
+import type { Hit } from '../../../rules/types.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 
 const config = configSchema.parse({
@@ -41,5 +42,38 @@ describe('RulesStage', () => {
     // the shadow view sees both objects; the second one (from the shadow detector) has stood 20 s by seq 26
     expect(shadow.map((h) => (h as { frame: { seq: number } }).frame.seq).sort((a, b) => a - b)).toEqual([20, 26]);
     expect(await metrics.registry.metrics()).toMatch(/streetwatch_hits_total\{camera="cam",type="stacking",zone="ns",shadow="false"\} 1/);
+  });
+
+  it('routes a vehicle camera to the two-pass reducer: one hit on the second pass at one place, none on the first', async () => {
+    const ring = [[121.48, 31.23], [121.484, 31.23], [121.484, 31.234], [121.48, 31.234], [121.48, 31.23]] as [number, number][];
+    const vehicleConfig = configSchema.parse({
+      version: 1,
+      cameras: [{
+        id: 'van',
+        source: { kind: 'vehicle', video: { kind: 'file', path: '/x.mp4' }, telemetry: { path: '/x.nmea' }, revisit: { sameSpotMeters: 20 } },
+        zones: [{ id: 'nv', kind: 'no_vending', geofence: { type: 'Polygon', coordinates: [ring] }, rules: { stall: { dwell: 120 } } }],
+      }],
+    });
+    const hits: Hit[] = [];
+    const stage = new RulesStage({ metrics: createMetrics(new Registry()), log: memoryLogger().log, onHit: (h) => void hits.push(h) });
+    stage.apply(vehicleConfig);
+    const stall: Detection[] = [
+      { box: [0.4, 0.5, 0.5, 0.7], score: 0.9, label: 'cart', semantic: 'cart' },
+      { box: [0.52, 0.4, 0.56, 0.72], score: 0.9, label: 'person', semantic: 'person' },
+    ];
+    const at = (lat: number): FramePosition => ({ status: 'fix', lat, lon: 121.482, gapMs: 0 });
+    const send = (sec: number, position: FramePosition | undefined, dets: Detection[]) =>
+      stage.process({ frame: { ...frame(sec), cameraId: 'van', ...(position ? { position } : {}) }, results: [{ detector: 'yolox', version: '1', mode: 'active', detections: dets }], failed: [] });
+    // first pass: the stall for 5 s, then the vehicle drives on
+    for (let s = 0; s < 5; s++) await send(s, at(31.2325), stall);
+    await send(5, at(31.2335), []);
+    // frames without a fix sight nothing, even at the spot
+    for (let s = 200; s < 205; s++) await send(s, { status: 'no_fix', reason: 'gap' }, stall);
+    expect(hits).toEqual([]);
+    // second pass 300 s later, a few metres off
+    for (let s = 300; s < 305; s++) await send(s, at(31.23255), stall);
+    expect(hits).toHaveLength(1);
+    expect(hits[0]).toMatchObject({ type: 'stall', cameraId: 'van', zoneId: 'nv', dwellSec: 300, frame: { seq: 300 }, passes: [{ seq: 0 }, { seq: 300 }] });
+    expect(hits[0]!.position!.lat).toBeCloseTo(31.2325, 4);
   });
 });

@@ -54,6 +54,22 @@ describe('tracker', () => {
   });
 });
 
+describe('person cover of static regions', () => {
+  it('counts the frames in which any person detection, even a weak one, covers most of a static region', () => {
+    const region: Box = [0.4, 0.3, 0.45, 0.5];
+    const standing = det([0.395, 0.29, 0.455, 0.5], 'person', 0.3); // too weak to start a track, still counted
+    const walkerBeside = det([0.46, 0.3, 0.5, 0.5], 'person', 0.9); // next to it, not over it
+    const frames = [[det(region, 'static_object'), standing], [det(region, 'static_object')], [det(region, 'static_object'), standing, walkerBeside], [det(region, 'static_object'), walkerBeside]];
+    const s = feed(frames).at(-1)!;
+    const region1 = s.tracks.find((t) => t.semantic === 'static_object')!;
+    expect(region1.personCover).toEqual({ frames: 4, covered: 2 });
+    expect(s.tracks.find((t) => t.semantic === 'person')!.personCover).toBeUndefined();
+    // a frame that does not see the region does not count
+    const missed = feed([...frames, []]).at(-1)!.tracks.find((t) => t.semantic === 'static_object')!;
+    expect(missed.personCover).toEqual({ frames: 4, covered: 2 });
+  });
+});
+
 describe('tracker and detector-reported presence', () => {
   it('counts still time from a detection\'s sinceMs (the static-object detector\'s own latency)', () => {
     let s = emptyTracker();

@@ -33,6 +33,9 @@ describe('stacking', () => {
     ['a parked car', [track(1, 'vehicle', box, 300)], 0],
     ['a static region that is a person standing', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60)], 0],
     ['a pile with a passer-by walking over it', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 1)], 1],
+    ['a static region a person stood on in most frames (detected now and then)', [track(1, 'static_object', box, 60, { personCover: { frames: 40, covered: 24 } })], 0],
+    ['a pile walkers crossed in a few frames', [track(1, 'static_object', box, 60, { personCover: { frames: 40, covered: 6 } })], 1],
+    ['a static region too new to judge by person cover', [track(1, 'static_object', box, 25, { personCover: { frames: 3, covered: 3 } })], 1],
     ['a pile and a person lost a while ago at its place', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60, { lastSeenMs: T - 4000 })], 1],
     ['goods outside the zone', [track(1, 'goods', [0.6, 0.6, 0.7, 0.8], 60)], 0],
     ['goods not seen in this frame', [track(1, 'goods', box, 60, { lastSeenMs: T - 2000 })], 0],
@@ -54,6 +57,13 @@ describe('stacking', () => {
     expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.35, 0.6, 0.45, 0.9], 30)], first.fired).hits.map((h) => h.trackIds)).toEqual([[2]]);
     expect(run([noStacking], [track(3, 'goods', [0.21, 0.62, 0.31, 0.8], 30)], first.fired).hits).toEqual([]);
     // two boxes of one pile in the same frame: one hit
+    expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.25, 0.65, 0.32, 0.8], 26)]).hits.length).toBe(1);
+    // a pile reported as a chain of pieces (each near the next, the ends far apart) in the same frame: one hit,
+    // and a later piece near the far end is still the same violation
+    const pieces = [track(1, 'static_object', [0.2, 0.77, 0.225, 0.8], 25), track(2, 'static_object', [0.113, 0.8, 0.131, 0.9], 25), track(3, 'static_object', [0.156, 0.82, 0.175, 0.87], 25)];
+    const chained = run([noStacking], pieces);
+    expect(chained.hits.map((h) => h.trackIds)).toEqual([[1]]);
+    expect(run([noStacking], [track(4, 'static_object', [0.09, 0.8, 0.11, 0.9], 30)], chained.fired).hits).toEqual([]);
     expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.25, 0.65, 0.32, 0.8], 26)]).hits.length).toBe(1);
   });
 });

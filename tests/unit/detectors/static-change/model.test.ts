@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { greySize, medianLevel, toGrey, type GreyFrame } from '../../../../detectors/static-change/grey.js';
 import { DEFAULT_PARAMS, initialState, step, type Region, type StaticParams, type StaticState } from '../../../../detectors/static-change/model.js';
-import { cleanMask, components, iou, trackRegions } from '../../../../detectors/static-change/regions.js';
+import { iou } from '../../../../core/box.js';
+import { cleanMask, components, trackRegions } from '../../../../detectors/static-change/regions.js';
 
 // Synthetic 160×90 grey scenes (the detector's default working size): a textured pavement with a flat slab
 // where the object goes (so its contrast is one known value), ±2 levels of sensor noise, and whatever the
