@@ -145,6 +145,38 @@ describe('composeScene', () => {
     }
   });
 
+  it('moves an object from at to to, shakes one by its jitter, and hides one during its hidden intervals', async () => {
+    const W = 160, H = 90, fps = 10;
+    const out = join(dir, 'motion.mp4');
+    const crop: [number, number, number, number] = [0, 0, 30, 40];
+    // one object at a time, so each frame's magenta box is that object's
+    const placed = await composeScene({
+      background: oxford, duration: 6, out, size: { width: W, height: H }, fps, gop: 10,
+      objects: [
+        { image: card, crop, at: [0.2, 0.7], to: [0.8, 0.9], width: 0.15, appear: 0, leave: 2 },
+        { image: card, crop, at: [0.5, 0.8], width: 0.15, appear: 2.05, leave: 4, jitter: 0.05 },
+        { image: card, crop, at: [0.5, 0.8], width: 0.15, appear: 4.05, leave: 6, hidden: [[4.5, 5.0]] },
+      ],
+    });
+    const frames = decode(out, W, H, 'rgb24');
+    const boxes = frames.map((f) => magenta(f, W, H));
+    // moving: the foot point goes linearly from (32, 63) at 0 s to (128, 81) at 2 s
+    for (const k of [0, 5, 10, 15]) {
+      const p = k / fps / 2;
+      const m = boxes[k]!;
+      expect(Math.abs((m.x1 + m.x2) / 2 - (32 + 96 * p)), `x at frame ${k}`).toBeLessThanOrEqual(1.5);
+      expect(Math.abs(m.y2 - Math.min(H, 63 + 18 * p)), `y at frame ${k}`).toBeLessThanOrEqual(1.5);
+    }
+    // jitter: within ±8 px (0.05 × 160) of its place, and not the same place every frame
+    const home = placed[1]!.rect;
+    const jittered = boxes.slice(21, 40).map((m) => [m!.x1 - home.x, m!.y1 - home.y]);
+    for (const [dx, dy] of jittered) expect(Math.max(Math.abs(dx!), Math.abs(dy!))).toBeLessThanOrEqual(9);
+    expect(new Set(jittered.map((d) => d.join())).size).toBeGreaterThan(5);
+    // hidden from 4.5 s to 5 s, shown around it
+    for (const k of [42, 44, 51, 55]) expect(boxes[k], `shown at frame ${k}`).not.toBeNull();
+    for (const k of [46, 48, 49]) expect(boxes[k], `hidden at frame ${k}`).toBeNull();
+  });
+
   it('refuses a bad spec before running ffmpeg, naming the object and the problem', async () => {
     const base: SceneSpec = { background: oxford, duration: 5, out: join(dir, 'never.mp4'), objects: [] };
     const obj = { image: card, at: [0.5, 0.5] as [number, number], width: 0.2, appear: 1, leave: 3 };
@@ -158,6 +190,9 @@ describe('composeScene', () => {
       [{ size: { width: 161, height: 90 } }, 'CONFIG_INVALID', /161×90/],
       [{ duration: 0 }, 'CONFIG_INVALID', /duration/],
       [{ gop: 0 }, 'CONFIG_INVALID', /gop/],
+      [{ objects: [{ ...obj, to: [0.5, 1.5] }] }, 'CONFIG_INVALID', /to \[0.5,1.5\]/],
+      [{ objects: [{ ...obj, jitter: 0.5 }] }, 'CONFIG_INVALID', /jitter 0.5/],
+      [{ objects: [{ ...obj, hidden: [[0.5, 2]] }] }, 'CONFIG_INVALID', /hidden \[0.5, 2\]/],
     ];
     for (const [over, code, msg] of cases) {
       await expect(planScene({ ...base, ...over }), JSON.stringify(over)).rejects.toMatchObject({ code, message: expect.stringMatching(msg) });
