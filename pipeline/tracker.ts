@@ -42,8 +42,9 @@ export interface Track {
   stillSinceMs: number;
   /**
    * Static-object tracks only: in how many of the frames that saw the region a person detection (of any
-   * score) covered most of it. A region a person stands on in most frames is that person; one that walkers
-   * cross now and then is a thing. Counted here because only the tracker sees every detection of a frame.
+   * score) matched it — covering most of it, and mostly inside it. A region that matches a person in most
+   * frames is that person standing still; a pile that walkers cross, or a small one at people's feet that
+   * their taller boxes cover, is a thing. Counted here because only the tracker sees every detection.
    */
   personCover?: { frames: number; covered: number };
 }
@@ -95,7 +96,7 @@ export function updateTracks(state: TrackerState, detections: readonly TrackedDe
   });
   for (const t of tracks) {
     if (t.semantic !== 'static_object' || t.lastSeenMs !== tMs) continue;
-    const covered = detections.some((d) => d.semantic === 'person' && coverage(t.box, d.box) > 0.5);
+    const covered = detections.some((d) => d.semantic === 'person' && coverage(t.box, d.box) > 0.5 && coverage(d.box, t.box) > 0.5);
     const c = t.personCover ?? { frames: 0, covered: 0 };
     t.personCover = { frames: c.frames + 1, covered: c.covered + (covered ? 1 : 0) };
   }

@@ -59,7 +59,8 @@ describe('person cover of static regions', () => {
     const region: Box = [0.4, 0.3, 0.45, 0.5];
     const standing = det([0.395, 0.29, 0.455, 0.5], 'person', 0.3); // too weak to start a track, still counted
     const walkerBeside = det([0.46, 0.3, 0.5, 0.5], 'person', 0.9); // next to it, not over it
-    const frames = [[det(region, 'static_object'), standing], [det(region, 'static_object')], [det(region, 'static_object'), standing, walkerBeside], [det(region, 'static_object'), walkerBeside]];
+    const walkerOver = det([0.39, 0.05, 0.47, 0.5], 'person', 0.9); // over it, but twice its height: a pile at their feet
+    const frames = [[det(region, 'static_object'), standing], [det(region, 'static_object'), walkerOver], [det(region, 'static_object'), standing, walkerBeside], [det(region, 'static_object'), walkerBeside]];
     const s = feed(frames).at(-1)!;
     const region1 = s.tracks.find((t) => t.semantic === 'static_object')!;
     expect(region1.personCover).toEqual({ frames: 4, covered: 2 });
