@@ -29,4 +29,18 @@ describe('scenario build and eval', () => {
     expect(r.perType.stacking).toMatchObject({ precision: 1, recall: 1 });
     expect(r.meanDetectDelaySec).toBeGreaterThanOrEqual(20);
   });
+
+  // Two of the suite's guards, from spec to score. The whole suite (18 specs) is `npm run eval`: too slow for
+  // every test run, its numbers are in the README.
+  it.each([
+    ['negative-bench-wait', { tp: 0, fp: 0, fn: 0 }],
+    ['stacking-missed-before-alert', { tp: 1, fp: 0, fn: 0 }],
+  ])('%s scores as expected', async (name, want) => {
+    const out = mkdtempSync(join(tmpdir(), 'sw-scen-'));
+    await cli('scenario', 'build', `tests/scenarios/${name}.yaml`, '--out', out);
+    const { stdout } = await cli('eval', '--config', join(out, 'config.yaml'), '--truth', join(out, 'truth.json'), '--json');
+    const r = JSON.parse(stdout);
+    expect(r.frames).toBeGreaterThan(100);
+    expect(r, JSON.stringify(r.hits)).toMatchObject(want);
+  }, 240_000);
 });
