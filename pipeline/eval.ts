@@ -10,6 +10,7 @@ import type { Hit } from '../rules/types.js';
 import { CameraRunner } from './camera.js';
 import { DetectionStage } from './detect-stage.js';
 import { RulesStage } from './rules-stage.js';
+import { createTelemetryPositionSource } from './sources/vehicle.js';
 import type { Truth } from './scenario/build.js';
 
 /**
@@ -59,6 +60,7 @@ export async function evaluateScenario(configFile: string, truthFile: string, lo
     dataDir: baseDir,
     metrics,
     log,
+    createPositionSource: createTelemetryPositionSource(log),
     onFrame: (f) => {
       queue.push(f);
       wake?.();

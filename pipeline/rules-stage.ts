@@ -6,7 +6,13 @@ import { evaluateRules } from '../rules/engine.js';
 import type { FiredMap, Hit, RuleZone } from '../rules/types.js';
 import { emptyVehicleState, evaluateVehicle, vehicleParams, type VehicleParams, type VehicleState } from '../rules/vehicle.js';
 import type { FrameDetections } from './detect-stage.js';
-import { emptyTracker, updateTracks, type TrackedDetection, type TrackerState } from './tracker.js';
+import { DEFAULT_TRACKER, emptyTracker, updateTracks, type TrackedDetection, type TrackerParams, type TrackerState } from './tracker.js';
+
+/**
+ * A vehicle passes a stall in seconds: every detection the detector reports (it has its own thresholds)
+ * starts a track, rather than waiting for a confident one as a fixed camera can afford to.
+ */
+const VEHICLE_TRACKER: TrackerParams = { ...DEFAULT_TRACKER, highScore: 0 };
 
 export type HitListener = (hit: Hit) => void | Promise<void>;
 
@@ -72,7 +78,7 @@ export class RulesStage {
     const t = fd.frame.wallMs;
     const hits: Hit[] = [];
     const step = (s: CameraState['active'], dets: TrackedDetection[], shadow: boolean) => {
-      s.tracker = updateTracks(s.tracker, dets, t);
+      s.tracker = updateTracks(s.tracker, dets, t, cam.vehicle ? VEHICLE_TRACKER : DEFAULT_TRACKER);
       const input = { cameraId: frame.cameraId, zones: cam.zones, tracks: s.tracker.tracks, tMs: t, frame, shadow };
       if (cam.vehicle) {
         const r = evaluateVehicle({ ...input, position: fd.frame.position }, s.vehicle, cam.vehicle);
