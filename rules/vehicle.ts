@@ -1,4 +1,5 @@
 import { revisitSchema, type RevisitConfig } from '../config/schema.js';
+import { haversineMeters, type GeoPoint } from '../core/geo.js';
 import type { FramePosition } from '../core/types.js';
 import type { SemanticLabel } from '../detectors/contract.js';
 import type { Track } from '../pipeline/tracker.js';
@@ -47,10 +48,8 @@ export interface VehicleParams extends RevisitConfig {
 
 export const DEFAULT_VEHICLE_PARAMS: VehicleParams = { ...revisitSchema.parse({}), maxSpots: 512, maxPassesKept: 16, maxTrail: 16 };
 
-export interface GeoPoint {
-  lat: number;
-  lon: number;
-}
+export type { GeoPoint };
+export { haversineMeters };
 
 export interface PassStart {
   atMs: number;
@@ -103,16 +102,6 @@ export interface VehicleResult {
   state: VehicleState;
 }
 
-const EARTH_RADIUS_M = 6_371_008.8;
-
-/** Great-circle distance in metres. */
-export function haversineMeters(a: GeoPoint, b: GeoPoint): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
-}
 
 /** How far the vehicle is from a spot: from the nearest point of the stretch it was sighted from. */
 function spotDistance(s: Spot, p: GeoPoint): number {

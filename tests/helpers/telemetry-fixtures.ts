@@ -1,3 +1,4 @@
+import { haversineMeters } from '../../core/geo.js';
 /**
  * Synthetic GPS telemetry for tests: routes, and NMEA / JSON-lines sidecar files written from them.
  * The NMEA encoding here is written independently of pipeline/sources/telemetry so a parser bug cannot be mirrored
@@ -11,17 +12,10 @@ export interface LatLon {
   lon: number;
 }
 
-const EARTH_RADIUS_M = 6_371_008.8;
 const KNOT_MS = 1852 / 3600;
 
 /** Great-circle distance in metres. */
-export function distanceM(a: LatLon, b: LatLon): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
-}
+export const distanceM = (a: LatLon, b: LatLon): number => haversineMeters(a, b);
 
 /** Initial bearing from a to b, degrees clockwise from north in [0, 360). */
 export function bearingDeg(a: LatLon, b: LatLon): number {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { iou } from '../../core/box.js';
 import { resolveAsset } from '../../core/assets.js';
 import { createLogger } from '../../core/log.js';
 import type { Frame } from '../../core/types.js';
@@ -24,14 +25,6 @@ const crates = (appear: number, leave: number): SceneObject => ({
   appear,
   leave,
 });
-
-function iou(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
 
 /** Share of box `a` inside `b` grown by `pad` (one working pixel: the detector sees 160 columns). */
 function inside(a: Box, b: Box, pad = 1 / 160): number {
