@@ -1,0 +1,276 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StreetwatchError } from '../../core/errors.js';
+import type { Hit } from '../../rules/types.js';
+import { applyStatus, markDispatched } from './lifecycle.js';
+import { decide, extendIncident, incidentFromHit, type MatchParams } from './match.js';
+import type { HitDecision, Incident, TicketStatus } from './types.js';
+
+/**
+ * The embedded store (SQLite in WAL mode, better-sqlite3): incidents, their tickets, the outbox the relay
+ * publishes from, the squads' status reports and false-positive counts. Every incident change that makes a
+ * ticket writes the ticket and its outbox row in the same transaction, so a crash leaves either both or
+ * neither: the relay publishes whatever is unsent after a restart.
+ *
+ * better-sqlite3 is synchronous: each call is a short transaction on the event loop, far below a frame's
+ * detection time, and it makes "read, decide, write" atomic without locks.
+ */
+
+export interface OutboxRow {
+  seq: number;
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  createdMs: number;
+  attempts: number;
+}
+
+export interface TicketRow {
+  id: string;
+  squad: string;
+  createdMs: number;
+  ticket: unknown;
+}
+
+export interface StatusReport {
+  ticketId: string;
+  status: TicketStatus;
+  /** When the squad reported it, ms. */
+  atMs: number;
+  squad?: string;
+}
+
+const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  camera_id TEXT NOT NULL,
+  zone_id TEXT NOT NULL,
+  site TEXT,
+  subject TEXT NOT NULL,
+  confirmed_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_place ON incidents (type, zone_id, camera_id, confirmed_ms);
+CREATE INDEX IF NOT EXISTS incidents_site ON incidents (type, site, confirmed_ms) WHERE site IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incidents_subject ON incidents (subject, confirmed_ms);
+CREATE INDEX IF NOT EXISTS incidents_state ON incidents (state, updated_ms);
+CREATE TABLE IF NOT EXISTS tickets (
+  id TEXT PRIMARY KEY REFERENCES incidents (id),
+  squad TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  headers TEXT NOT NULL DEFAULT '{}',
+  created_ms INTEGER NOT NULL,
+  sent_ms INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_ms IS NULL;
+CREATE TABLE IF NOT EXISTS status_reports (
+  ticket_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  squad TEXT,
+  received_ms INTEGER NOT NULL,
+  PRIMARY KEY (ticket_id, status, at_ms)
+);
+CREATE TABLE IF NOT EXISTS false_positives (
+  detector TEXT NOT NULL,
+  camera_id TEXT NOT NULL,
+  zone_id TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (detector, camera_id, zone_id)
+);
+`;
+
+/** Whose history a repeat offence is counted on: the shop for door_front, otherwise the place. */
+export function subjectOf(inc: Pick<Incident, 'type' | 'shop' | 'site' | 'cameraId' | 'zoneId'>): string {
+  if (inc.type === 'door_front' && inc.shop) return `shop:${inc.shop.id}`;
+  return inc.site ? `site:${inc.site}` : `zone:${inc.cameraId}/${inc.zoneId}`;
+}
+
+type Row = { data: string };
+
+export class IncidentStore {
+  private db: Database.Database | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly newId: () => string,
+  ) {}
+
+  start(): void {
+    if (this.db) return;
+    try {
+      if (this.file !== ':memory:') mkdirSync(dirname(this.file), { recursive: true });
+      this.db = new Database(this.file);
+      this.db.pragma('journal_mode = WAL');
+      // WAL + NORMAL is durable against a process crash (SIGKILL); only a power cut may lose the last commits
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.exec(DDL);
+    } catch (e) {
+      this.db?.close();
+      this.db = undefined;
+      throw new StreetwatchError('STORE_FAILED', `cannot open the incident store ${this.file}: ${(e as Error).message}; check that the folder is writable and the file is a streetwatch SQLite database`, { cause: e });
+    }
+    const v = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'").get();
+    if (!v) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    else if (Number(v.value) !== SCHEMA_VERSION) {
+      throw new StreetwatchError('STORE_FAILED', `the incident store ${this.file} has schema ${v.value}, this streetwatch reads ${SCHEMA_VERSION}; use a new dataDir or migrate it`);
+    }
+  }
+
+  stop(): void {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private get conn(): Database.Database {
+    if (!this.db) throw new StreetwatchError('STOPPED', 'the incident store is not started');
+    return this.db;
+  }
+
+  private write(inc: Incident): void {
+    this.conn
+      .prepare(
+        `INSERT INTO incidents (id, type, state, camera_id, zone_id, site, subject, confirmed_ms, updated_ms, data)
+         VALUES (@id, @type, @state, @cameraId, @zoneId, @site, @subject, @confirmedMs, @updatedMs, @data)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms, data = excluded.data`,
+      )
+      .run({ id: inc.id, type: inc.type, state: inc.state, cameraId: inc.cameraId, zoneId: inc.zoneId, site: inc.site ?? null, subject: subjectOf(inc), confirmedMs: inc.confirmedMs, updatedMs: inc.updatedMs, data: JSON.stringify(inc) });
+  }
+
+  get(id: string): Incident | undefined {
+    const r = this.conn.prepare<[string], Row>('SELECT data FROM incidents WHERE id = ?').get(id);
+    return r ? (JSON.parse(r.data) as Incident) : undefined;
+  }
+
+  /** The latest incidents that could be at a hit's place (the matcher decides which one is). */
+  private candidates(hit: Hit): Incident[] {
+    const rows = hit.site !== undefined
+      ? this.conn.prepare<[string, string], Row>('SELECT data FROM incidents WHERE type = ? AND site = ? ORDER BY confirmed_ms DESC LIMIT 50').all(hit.type, hit.site)
+      : hit.position !== undefined
+        ? this.conn.prepare<[string, string], Row>('SELECT data FROM incidents WHERE type = ? AND zone_id = ? ORDER BY confirmed_ms DESC LIMIT 200').all(hit.type, hit.zoneId)
+        : this.conn.prepare<[string, string, string], Row>('SELECT data FROM incidents WHERE type = ? AND zone_id = ? AND camera_id = ? ORDER BY confirmed_ms DESC LIMIT 50').all(hit.type, hit.zoneId, hit.cameraId);
+    return rows.map((r) => JSON.parse(r.data) as Incident);
+  }
+
+  /** Records a hit: a new incident, an extended one, or nothing (suppressed), atomically. */
+  recordHit(hit: Hit, params: MatchParams, nowMs: number): { decision: HitDecision; incident?: Incident } {
+    return this.conn.transaction(() => {
+      const decision = decide(hit, this.candidates(hit), params);
+      if (decision.kind === 'suppress') return { decision };
+      const incident = decision.kind === 'create' ? incidentFromHit(this.newId(), hit, nowMs, decision.recurrenceOf) : extendIncident(this.get(decision.incidentId)!, hit, nowMs);
+      this.write(incident);
+      return { decision, incident };
+    }).immediate();
+  }
+
+  /** Incidents confirmed but without a ticket yet: after a crash between the two, these are redone. */
+  withoutTicket(): Incident[] {
+    return this.conn
+      .prepare<[], Row>("SELECT i.data FROM incidents i LEFT JOIN tickets t ON t.id = i.id WHERE t.id IS NULL AND i.state = 'confirmed' ORDER BY i.confirmed_ms")
+      .all()
+      .map((r) => JSON.parse(r.data) as Incident);
+  }
+
+  /** The ticket and its outbox row, in one transaction (idempotent: a ticket is written once per incident). */
+  addTicket(t: { incidentId: string; squad: string; ticket: unknown; topic: string; headers?: Record<string, string> }, nowMs: number): boolean {
+    return this.conn.transaction(() => {
+      const value = JSON.stringify(t.ticket);
+      const r = this.conn.prepare('INSERT OR IGNORE INTO tickets (id, squad, created_ms, json) VALUES (?, ?, ?, ?)').run(t.incidentId, t.squad, nowMs, value);
+      if (r.changes === 0) return false;
+      this.conn.prepare('INSERT INTO outbox (topic, key, value, headers, created_ms) VALUES (?, ?, ?, ?, ?)').run(t.topic, t.squad, value, JSON.stringify({ 'ticket-id': t.incidentId, ...t.headers }), nowMs);
+      return true;
+    }).immediate();
+  }
+
+  ticket(id: string): TicketRow | undefined {
+    const r = this.conn.prepare<[string], { id: string; squad: string; created_ms: number; json: string }>('SELECT * FROM tickets WHERE id = ?').get(id);
+    return r ? { id: r.id, squad: r.squad, createdMs: r.created_ms, ticket: JSON.parse(r.json) } : undefined;
+  }
+
+  unsent(limit = 100): OutboxRow[] {
+    return this.conn
+      .prepare<[number], { seq: number; topic: string; key: string; value: string; headers: string; created_ms: number; attempts: number }>('SELECT seq, topic, key, value, headers, created_ms, attempts FROM outbox WHERE sent_ms IS NULL ORDER BY seq LIMIT ?')
+      .all(limit)
+      .map((r) => ({ seq: r.seq, topic: r.topic, key: r.key, value: r.value, headers: JSON.parse(r.headers) as Record<string, string>, createdMs: r.created_ms, attempts: r.attempts }));
+  }
+
+  /** After the broker acknowledged: rows sent, their incidents dispatched. */
+  markSent(rows: readonly OutboxRow[], nowMs: number): void {
+    this.conn.transaction(() => {
+      for (const r of rows) {
+        this.conn.prepare('UPDATE outbox SET sent_ms = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?').run(nowMs, r.seq);
+        const id = r.headers['ticket-id'];
+        const inc = id ? this.get(id) : undefined;
+        if (inc) this.write(markDispatched(inc, nowMs));
+      }
+    })();
+  }
+
+  markFailed(rows: readonly OutboxRow[], error: string): void {
+    const st = this.conn.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?');
+    this.conn.transaction(() => rows.forEach((r) => st.run(error.slice(0, 500), r.seq)))();
+  }
+
+  /**
+   * A squad's report. Idempotent: the same report twice changes nothing the second time; a report for an
+   * unknown ticket is refused (returns 'unknown') so the caller can dead-letter it.
+   */
+  applyStatus(s: StatusReport, nowMs: number): 'applied' | 'duplicate' | 'no_change' | 'unknown' {
+    return this.conn.transaction(() => {
+      const inc = this.get(s.ticketId);
+      if (!inc) return 'unknown' as const;
+      const r = this.conn.prepare('INSERT OR IGNORE INTO status_reports (ticket_id, status, at_ms, squad, received_ms) VALUES (?, ?, ?, ?, ?)').run(s.ticketId, s.status, s.atMs, s.squad ?? null, nowMs);
+      if (r.changes === 0) return 'duplicate' as const;
+      const next = applyStatus(inc, s.status, s.atMs, nowMs);
+      if (!next) return 'no_change' as const;
+      this.write(next);
+      if (next.state === 'rejected') {
+        const up = this.conn.prepare('INSERT INTO false_positives (detector, camera_id, zone_id, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1');
+        for (const d of inc.detectors) up.run(d, inc.cameraId, inc.zoneId);
+      }
+      return 'applied' as const;
+    }).immediate();
+  }
+
+  /** Earlier incidents of the same subject confirmed since `sinceMs`, false positives excluded. */
+  priorOffences(inc: Incident, sinceMs: number): number {
+    const r = this.conn
+      .prepare<[string, number, string], { n: number }>("SELECT COUNT(*) AS n FROM incidents WHERE subject = ? AND confirmed_ms >= ? AND id != ? AND state != 'rejected'")
+      .get(subjectOf(inc), sinceMs, inc.id);
+    return r?.n ?? 0;
+  }
+
+  falsePositives(): { detector: string; cameraId: string; zoneId: string; count: number }[] {
+    return this.conn
+      .prepare<[], { detector: string; camera_id: string; zone_id: string; count: number }>('SELECT * FROM false_positives ORDER BY count DESC')
+      .all()
+      .map((r) => ({ detector: r.detector, cameraId: r.camera_id, zoneId: r.zone_id, count: r.count }));
+  }
+
+  list(opts: { states?: readonly string[]; limit?: number } = {}): Incident[] {
+    const states = opts.states ?? [];
+    const where = states.length ? `WHERE state IN (${states.map(() => '?').join(', ')})` : '';
+    return this.conn
+      .prepare<unknown[], Row>(`SELECT data FROM incidents ${where} ORDER BY updated_ms DESC LIMIT ?`)
+      .all(...states, opts.limit ?? 100)
+      .map((r) => JSON.parse(r.data) as Incident);
+  }
+}

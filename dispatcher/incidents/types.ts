@@ -1,0 +1,60 @@
+import type { Box } from '../../detectors/contract.js';
+import type { Hit, ViolationType } from '../../rules/types.js';
+
+/**
+ * An incident is one violation at one place, however many hits observe it: what a squad gets one ticket for.
+ *
+ *   confirmed ──ticket published──▶ dispatched ──accepted / on_site──▶ acknowledged ──resolved──▶ resolved
+ *        └──────────────┴──────────────────────┴─────rejected_false_positive──────────▶ rejected
+ *
+ * While open (confirmed, dispatched, acknowledged) new hits only extend it. After it is resolved, the same
+ * violation at the same place is suppressed for the cool-down (the squad has just cleared it; the stall is
+ * still packing up), then opens a new incident marked as a recurrence of this one.
+ */
+export const INCIDENT_STATES = ['confirmed', 'dispatched', 'acknowledged', 'resolved', 'rejected'] as const;
+export type IncidentState = (typeof INCIDENT_STATES)[number];
+export const OPEN_STATES: ReadonlySet<IncidentState> = new Set(['confirmed', 'dispatched', 'acknowledged']);
+
+/** What the squads report back on the ticket-status topic. */
+export const TICKET_STATUSES = ['accepted', 'on_site', 'resolved', 'rejected_false_positive'] as const;
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+
+export interface Incident {
+  /** Also the ticket id and the ticket's idempotency key. */
+  id: string;
+  type: ViolationType;
+  state: IncidentState;
+  /** The camera of the first hit; `cameras` lists every camera that saw it (zones sharing a site). */
+  cameraId: string;
+  cameras: string[];
+  zoneId: string;
+  site?: string;
+  shop?: Hit['shop'];
+  /** Vehicle feeds: where (WGS 84). */
+  position?: { lat: number; lon: number };
+  /** The first hit's box, in its camera's image. */
+  box: Box;
+  /** When the object was first seen standing there (the first hit's firstSeenMs). */
+  firstSeenMs: number;
+  /** When the first hit fired: the incident's confirmation. */
+  confirmedMs: number;
+  lastSeenMs: number;
+  dwellSec: number;
+  hits: number;
+  /** Detectors behind its hits (evidence meta and false-positive statistics). */
+  detectors: string[];
+  trackIds: number[];
+  /** Frame references: first hit (confirmation) and latest hit. */
+  frames: { confirmed: Hit['frame']; latest: Hit['frame'] };
+  recurrenceOf?: string;
+  /** When it left the open states. */
+  closedMs?: number;
+  updatedMs: number;
+}
+
+/** What a hit does to the incidents (decided by `decide`, applied by the store in one transaction). */
+export type HitDecision =
+  | { kind: 'create'; recurrenceOf?: string }
+  | { kind: 'extend'; incidentId: string }
+  /** Matches an incident closed less than the cool-down ago: recorded nowhere, counted. */
+  | { kind: 'suppress'; incidentId: string; reason: 'cooldown' };
