@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up of a fresh Debian machine for streetwatch: the Debian packages the pipeline
-# and its tests use, then the npm dependencies. Safe to run again; it installs only what is missing.
+# and its tests use, the npm dependencies, then Kafka's jars. Safe to run again; it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +24,7 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ "${1:-}" = "--fo
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
 fi
+# Kafka's jars from Maven Central (cached in .cache/kafka and ~/.m2): the tests start real brokers from them.
+scripts/kafka-local fetch
+
 echo "setup: ready (ffmpeg $(ffmpeg -version | head -1 | cut -d' ' -f3))"
