@@ -21,6 +21,8 @@ const commands: Record<string, () => Promise<Command>> = {
   'new-detector': () => import('./commands/new-detector.js'),
   scenario: () => import('./commands/scenario.js'),
   eval: () => import('./commands/eval.js'),
+  keys: () => import('./commands/keys.js'),
+  evidence: () => import('./commands/evidence.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -41,6 +41,29 @@ export const ErrorCodes = {
   USAGE: 'USAGE',
   STOPPED: 'STOPPED',
   INTERNAL: 'INTERNAL',
+  EVIDENCE_REQUEST_INVALID: 'EVIDENCE_REQUEST_INVALID',
+  EVIDENCE_EXISTS: 'EVIDENCE_EXISTS',
+  EVIDENCE_FAILED: 'EVIDENCE_FAILED',
+  EVIDENCE_NOT_FOUND: 'EVIDENCE_NOT_FOUND',
+  EVIDENCE_CHAIN_CORRUPT: 'EVIDENCE_CHAIN_CORRUPT',
+  KEY_NOT_FOUND: 'KEY_NOT_FOUND',
+  KEY_EXISTS: 'KEY_EXISTS',
+  KEY_INVALID: 'KEY_INVALID',
+  /** Dispatch: no squad for a ticket (unknown jurisdiction or squad in dispatch.routing). */
+  DISPATCH_NO_ROUTE: 'DISPATCH_NO_ROUTE',
+  /** A ticket that does not satisfy the published ticket schema (bad incident data or a bug); never sent. */
+  TICKET_INVALID: 'TICKET_INVALID',
+  /** A Kafka credential's environment variable (named in dispatch.kafka.sasl) is unset or empty. */
+  KAFKA_CREDENTIALS_MISSING: 'KAFKA_CREDENTIALS_MISSING',
+  /** A TLS file named in dispatch.kafka.tls cannot be read. */
+  KAFKA_TLS_FILE_UNREADABLE: 'KAFKA_TLS_FILE_UNREADABLE',
+  KAFKA_CONNECT_FAILED: 'KAFKA_CONNECT_FAILED',
+  KAFKA_TOPICS_FAILED: 'KAFKA_TOPICS_FAILED',
+  /** The brokers did not acknowledge a publish; the messages may or may not be written (retry: idempotent). */
+  KAFKA_PUBLISH_FAILED: 'KAFKA_PUBLISH_FAILED',
+  /** publish() or a status source used outside start()…stop(). */
+  SINK_NOT_STARTED: 'SINK_NOT_STARTED',
+  STORE_FAILED: 'STORE_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
