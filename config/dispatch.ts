@@ -91,6 +91,14 @@ export const kafkaSchema = z
     topics: topicsInputSchema.prefault({}),
     /** Partitions for topics streetwatch creates; camera configs and hits are spread over them by key. */
     partitions: z.number().int().min(1).max(10000).default(6),
+    /**
+     * Replicas of each topic streetwatch creates. Absent: the broker's default.replication.factor (a
+     * single-node lab broker has 1; production clusters usually 3, which with acks from all in-sync replicas
+     * keeps a ticket through the loss of one broker).
+     */
+    replicationFactor: z.number().int().min(1).max(32).optional(),
+    /** Consumer group reading the ticket-status topic. Absent: clientId + ".ticket-status". */
+    statusGroupId: z.string().min(1).max(255).optional(),
     tls: kafkaTlsSchema.optional(),
     sasl: kafkaSaslSchema.optional(),
   })
@@ -132,6 +140,13 @@ export const routingSchema = z
     jurisdictions: z.array(jurisdictionSchema).default([]),
     /** Camera id → jurisdiction id, for cameras without location.jurisdiction. */
     cameraJurisdiction: z.record(z.string(), id('jurisdiction')).optional(),
+    /**
+     * Zone → jurisdiction, for a camera whose view crosses a street boundary: a zone listed here routes by its
+     * own jurisdiction, before the camera's.
+     */
+    zoneJurisdiction: z
+      .array(z.strictObject({ camera: id('camera'), zone: id('zone'), jurisdiction: id('jurisdiction') }))
+      .optional(),
     /** Receives tickets of cameras in no jurisdiction. */
     defaultSquad: id('defaultSquad'),
   })
@@ -157,6 +172,16 @@ export const routingSchema = z
         push(['cameraJurisdiction', camera], `jurisdiction '${j}' is not in routing.jurisdictions (${list})`);
       }
     }
+    const zones = new Set<string>();
+    (r.zoneJurisdiction ?? []).forEach((zj, i) => {
+      const key = `${zj.camera}/${zj.zone}`;
+      if (zones.has(key)) push(['zoneJurisdiction', i], `zone '${zj.zone}' of camera '${zj.camera}' is listed twice`);
+      zones.add(key);
+      if (!jurisdictions.has(zj.jurisdiction)) {
+        const list = [...jurisdictions].join(', ') || 'none defined';
+        push(['zoneJurisdiction', i, 'jurisdiction'], `jurisdiction '${zj.jurisdiction}' is not in routing.jurisdictions (${list})`);
+      }
+    });
   });
 
 const hours = (what: string, dflt: number) => z.number({ error: `${what} must be a number of hours` }).positive(`${what} must be > 0 hours`).default(dflt);
@@ -166,6 +191,26 @@ const hours = (what: string, dflt: number) => z.number({ error: `${what} must be
  * urgent; door-front trading and stacking are ordered corrected within a working day.
  */
 export const DEFAULT_DEADLINE_HOURS: Record<(typeof RULE_IDS)[number], number> = { stall: 2, door_front: 24, stacking: 12 };
+
+/** Ticket priorities, most urgent first. */
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/**
+ * Base priority per violation. A stall is high: a vendor in a no-vending zone leaves within the hour, so a
+ * squad that is not sent now finds nothing. Door-front trading and stacking stay where they are.
+ */
+export const DEFAULT_PRIORITY: Record<(typeof RULE_IDS)[number], Priority> = { stall: 'high', door_front: 'normal', stacking: 'normal' };
+
+const priority = (what: string, dflt: Priority) => z.enum(PRIORITIES, { error: `${what} must be one of ${PRIORITIES.join(', ')}` }).default(dflt);
+
+export const prioritySchema = z.strictObject({
+  stall: priority('priority.stall', DEFAULT_PRIORITY.stall),
+  door_front: priority('priority.door_front', DEFAULT_PRIORITY.door_front),
+  stacking: priority('priority.stacking', DEFAULT_PRIORITY.stacking),
+  /** A repeat (a recurrence, or a subject with offences in the last 12 months) is raised one level. */
+  raiseRepeat: z.boolean().default(true),
+});
 
 export const dispatchSchema = z.strictObject({
   codeTable: z.enum(CODE_TABLES, { error: `codeTable must be one of ${CODE_TABLES.join(', ')}` }).default('gbt30428.2-2013'),
@@ -178,6 +223,7 @@ export const dispatchSchema = z.strictObject({
       stacking: hours('deadlineHours.stacking', DEFAULT_DEADLINE_HOURS.stacking),
     })
     .prefault({}),
+  priority: prioritySchema.prefault({}),
   /** After an incident is resolved, the same violation at the same place within this many minutes reopens it as a recurrence instead of a new incident. */
   cooldownMinutes: z.number({ error: 'cooldownMinutes must be a number of minutes' }).min(0).default(30),
 });
@@ -190,3 +236,5 @@ export type SquadConfig = z.infer<typeof squadSchema>;
 export type JurisdictionConfig = z.infer<typeof jurisdictionSchema>;
 export type RoutingConfig = z.infer<typeof routingSchema>;
 export type DispatchConfig = z.infer<typeof dispatchSchema>;
+export type PriorityConfig = z.infer<typeof prioritySchema>;
+export type DeadlineHoursConfig = DispatchConfig['deadlineHours'];

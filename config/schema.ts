@@ -164,6 +164,31 @@ export const configSchema = z.strictObject({
       dataDir: z.string().default('./data'),
     })
     .prefault({}),
+  /** Evidence packages (证据锁定): where, how they are signed, how long they are kept. */
+  evidence: z
+    .strictObject({
+      /** Root of the packages; relative to the config file. Default: <storage.dataDir>/evidence. */
+      root: z.string().min(1).optional(),
+      /** The Ed25519 key pair folder (`streetwatch keys init`). Default: <storage.dataDir>/keys; made at first start if missing. */
+      keysDir: z.string().min(1).optional(),
+      /** Seconds of video before the first sighting and after the latest in the clip. */
+      clipBeforeSec: z.number().min(0).max(60).default(5),
+      clipAfterSec: z.number().min(0).max(60).default(5),
+      /** Packages older than this are deleted, unless their incident is not acknowledged yet. */
+      retentionDays: z.number().positive().default(180),
+      /** Disk quota for all packages, GB; the oldest acknowledged ones go first when it is exceeded. */
+      quotaGb: z.number().positive().default(50),
+    })
+    .prefault({}),
+  /** Incidents: how hits merge and recur. */
+  incidents: z
+    .strictObject({
+      /** After an incident is resolved or rejected, hits at its place are suppressed this long; later ones open a new incident (a recurrence, if it was resolved). */
+      cooldownMinutes: z.number().min(0).default(30),
+      /** Vehicle hits this close (metres) are one place. */
+      sameSpotMeters: z.number().positive().default(25),
+    })
+    .prefault({}),
   scheduler: z
     .strictObject({
       /** Frames waiting for the detectors at most; beyond it frames wait in their camera's latest-frame slot. */

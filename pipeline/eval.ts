@@ -9,7 +9,7 @@ import { createRegistry } from '../detectors/index.js';
 import type { Hit } from '../rules/types.js';
 import { CameraRunner } from './camera.js';
 import { DetectionStage } from './detect-stage.js';
-import { RulesStage } from './rules-stage.js';
+import { RulesStage, type HitListener } from './rules-stage.js';
 import { createTelemetryPositionSource } from './sources/vehicle.js';
 import type { Truth } from './scenario/build.js';
 
@@ -43,16 +43,29 @@ export interface EvalResult extends Score {
 }
 
 export async function evaluateScenario(configFile: string, truthFile: string, log: Logger): Promise<EvalResult> {
-  const { config, baseDir } = await loadConfig(configFile);
   const truth = JSON.parse(await readFile(truthFile, 'utf8')) as Truth;
-  const metrics = createMetrics(new Registry());
   const hits: Hit[] = [];
+  const { frames } = await runCameraToEnd(configFile, truth.camera, log, (h) => void hits.push(h));
+  const t0 = Date.parse(truth.start);
+  const active = score(hits.filter((h) => !h.shadow), truth, t0);
+  const shadow = score(hits.filter((h) => h.shadow), truth, t0);
+  return { ...active.total, perType: active.perType, shadow: { ...shadow.total, perType: shadow.perType }, hits: [...active.rows, ...shadow.rows], frames };
+}
+
+/**
+ * Runs one camera of a config through decode, detection, tracking and rules as fast as it goes — every
+ * decoded frame detected, none dropped — until its source ends, handing each hit to `onHit` (awaited, in
+ * order). What `eval` scores, and what the dispatch tests feed their incidents from.
+ */
+export async function runCameraToEnd(configFile: string, cameraId: string, log: Logger, onHit: HitListener): Promise<{ frames: number }> {
+  const { config, baseDir } = await loadConfig(configFile);
+  const metrics = createMetrics(new Registry());
   const detection = new DetectionStage({ registry: createRegistry(), metrics, log });
-  const rules = new RulesStage({ metrics, log, onHit: (h) => void hits.push(h) });
+  const rules = new RulesStage({ metrics, log, onHit });
   await detection.apply(config);
   rules.apply(config);
-  const camCfg = config.cameras.find((c) => c.id === truth.camera);
-  if (!camCfg) throw new Error(`truth names camera '${truth.camera}', which ${configFile} does not have`);
+  const camCfg = config.cameras.find((c) => c.id === cameraId);
+  if (!camCfg) throw new Error(`no camera '${cameraId}' in ${configFile}`);
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
   const runner = new CameraRunner(resolveCamera(config, camCfg), {
@@ -90,10 +103,7 @@ export async function evaluateScenario(configFile: string, truthFile: string, lo
     await runner.stop();
     await detection.stop();
   }
-  const t0 = Date.parse(truth.start);
-  const active = score(hits.filter((h) => !h.shadow), truth, t0);
-  const shadow = score(hits.filter((h) => h.shadow), truth, t0);
-  return { ...active.total, perType: active.perType, shadow: { ...shadow.total, perType: shadow.perType }, hits: [...active.rows, ...shadow.rows], frames };
+  return { frames };
 }
 
 function score(hits: Hit[], truth: Truth, t0: number) {

@@ -74,7 +74,7 @@ export class RulesStage {
       fd.results
         .filter((r) => mode === 'both' || r.mode === 'active')
         .flatMap((r) => r.detections.filter((d) => d.semantic).map((d) => ({ ...d, semantic: d.semantic!, detector: r.detector })));
-    const frame = { cameraId: fd.frame.cameraId, seq: fd.frame.seq, wallMs: fd.frame.wallMs };
+    const frame = { cameraId: fd.frame.cameraId, seq: fd.frame.seq, wallMs: fd.frame.wallMs, ptsSec: fd.frame.ptsSec };
     const t = fd.frame.wallMs;
     const hits: Hit[] = [];
     const step = (s: CameraState['active'], dets: TrackedDetection[], shadow: boolean) => {

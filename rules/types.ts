@@ -27,7 +27,8 @@ export interface Hit {
   trackIds: number[];
   /** Semantic labels and detectors behind the hit (for evidence and the scoreboard). */
   objects: { trackId: number; semantic: SemanticLabel; detector: string }[];
-  frame: { cameraId: string; seq: number; wallMs: number };
+  /** The frame it fired on; `ptsSec` (the frame's time in its video) lets evidence be cut from a recorded file. */
+  frame: { cameraId: string; seq: number; wallMs: number; ptsSec?: number };
   /** From shadow detectors: evaluated, never dispatched. */
   shadow: boolean;
   /** Vehicle feeds: where the vehicle saw it (the mean of its positions at the sightings), WGS 84. */
@@ -46,7 +47,7 @@ export interface RuleInput {
   zones: readonly RuleZone[];
   tracks: readonly Track[];
   tMs: number;
-  frame: { cameraId: string; seq: number; wallMs: number };
+  frame: Hit['frame'];
   shadow: boolean;
 }
 

@@ -5,6 +5,8 @@ import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { startHttpServer } from '../../console/server.js';
 import { createRegistry } from '../../detectors/index.js';
+import { DispatchStage } from '../../dispatcher/stage.js';
+import { createTransport } from '../../dispatcher/transport.js';
 import { DetectionStage } from '../../pipeline/detect-stage.js';
 import { RulesStage } from '../../pipeline/rules-stage.js';
 import { Runtime } from '../../pipeline/runtime.js';
@@ -48,13 +50,15 @@ export async function run(argv: string[]): Promise<number> {
       log.debug({ camera: fd.frame.cameraId, seq: fd.frame.seq, detections: n, failed: fd.failed.length }, 'frame detected');
     },
   });
+  const dispatch = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, ...createTransport(loaded.config, loaded.baseDir, log) });
+  await dispatch.start();
   const runtime = new Runtime({
     config: loaded.config,
     baseDir: loaded.baseDir,
     metrics,
     log,
     detection,
-    rules: new RulesStage({ metrics, log }),
+    rules: new RulesStage({ metrics, log, onHit: (h) => dispatch.onHit(h) }),
     createPositionSource: createTelemetryPositionSource(log),
   });
   const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;
@@ -73,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     await runtime.start();
   } catch (e) {
     await runtime.stop();
+    await dispatch.stop();
     await http.stop();
     throw e;
   }
@@ -84,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         const next = await loadConfig(loaded.file);
         const res = await runtime.apply(next.config, next.baseDir);
+        dispatch.apply(next.config);
         metrics.configReloads.inc({ result: 'applied' });
         log.info({ why, ...res }, 'config reloaded');
         if (res.needsRestart.length) log.warn({ sections: res.needsRestart }, 'these settings changed but take effect only after a restart');
@@ -108,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
   unwatch();
   await reloading;
   await runtime.stop();
+  await dispatch.stop();
   await http.stop();
   log.info('stopped');
   return 0;

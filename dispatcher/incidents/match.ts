@@ -1,4 +1,4 @@
-import { coverage, gap } from '../../core/box.js';
+import { coverage, gap, union } from '../../core/box.js';
 import { haversineMeters } from '../../core/geo.js';
 import type { Hit } from '../../rules/types.js';
 import { OPEN_STATES, type HitDecision, type Incident } from './types.js';
@@ -7,7 +7,8 @@ import { OPEN_STATES, type HitDecision, type Incident } from './types.js';
  * Which incident a hit belongs to, as pure functions. Same type, and the same place:
  *  - zones that share a `site` (several cameras on one corner) are one place, whatever the camera;
  *  - otherwise the same camera and zone, and boxes that overlap or nearly touch (a stall spreads; a pile is
- *    re-found a little off after the detector lost it);
+ *    re-found a little off after the detector lost it, or first as a piece of itself: the static-object
+ *    detector reports a region while its outline settles, so the incident's box is the union of its hits');
  *  - vehicle hits (with a position): the same zone within `sameSpotMeters`.
  */
 export interface MatchParams {
@@ -24,7 +25,7 @@ export function samePlace(hit: Hit, inc: Incident, p: MatchParams): boolean {
   if (hit.position && inc.position) return haversineMeters(hit.position, inc.position) <= p.sameSpotMeters;
   if (hit.cameraId !== inc.cameraId) return false;
   const w = Math.max(hit.box[2] - hit.box[0], inc.box[2] - inc.box[0]);
-  return coverage(hit.box, inc.box) > 0.2 || coverage(inc.box, hit.box) > 0.2 || gap(hit.box, inc.box) <= Math.max(0.03, 0.5 * w);
+  return coverage(hit.box, inc.box) > 0.2 || coverage(inc.box, hit.box) > 0.2 || gap(hit.box, inc.box) <= Math.max(0.05, 0.5 * w);
 }
 
 /**
@@ -74,6 +75,8 @@ export function extendIncident(inc: Incident, hit: Hit, nowMs: number): Incident
   return {
     ...inc,
     cameras: inc.cameras.includes(hit.cameraId) ? inc.cameras : [...inc.cameras, hit.cameraId],
+    // boxes of other cameras (a shared site) are in other images: the incident keeps its first camera's
+    box: hit.cameraId === inc.cameraId ? union(inc.box, hit.box) : inc.box,
     firstSeenMs: Math.min(inc.firstSeenMs, hit.firstSeenMs),
     lastSeenMs: Math.max(inc.lastSeenMs, hit.atMs),
     dwellSec: Math.max(inc.dwellSec, Math.round((Math.max(inc.lastSeenMs, hit.atMs) - Math.min(inc.firstSeenMs, hit.firstSeenMs)) / 100) / 10),

@@ -32,7 +32,7 @@ export interface Incident {
   shop?: Hit['shop'];
   /** Vehicle feeds: where (WGS 84). */
   position?: { lat: number; lon: number };
-  /** The first hit's box, in its camera's image. */
+  /** Around every hit of its first camera (normalised, in that camera's image). */
   box: Box;
   /** When the object was first seen standing there (the first hit's firstSeenMs). */
   firstSeenMs: number;

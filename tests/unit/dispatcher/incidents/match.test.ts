@@ -11,6 +11,7 @@ describe('samePlace', () => {
     ['the same spot', hit(1), true],
     ['a box a little off (re-found after a miss)', hit(1, {}, [0.22, 0.61, 0.33, 0.8]), true],
     ['another pile across the zone', hit(1, {}, [0.6, 0.6, 0.7, 0.8]), false],
+    ['a piece of it reported first, just below', hit(1, {}, [0.22, 0.84, 0.245, 0.9]), true],
     ['another type at the same spot', hit(1, { type: 'door_front' }), false],
     ['another zone', hit(1, { zoneId: 'z2' }), false],
     ['another camera, no shared site', hit(1, { cameraId: 'cam-b' }), false],
@@ -60,6 +61,9 @@ describe('incidents from hits', () => {
     const later = extendIncident(inc, hit(3, { cameraId: 'cam-b', trackIds: [9], objects: [{ trackId: 9, semantic: 'goods', detector: 'yolox-nano-416' }] }), T + 3 * MIN);
     expect(later).toMatchObject({ hits: 2, firstSeenMs: T - 20_000, confirmedMs: T, lastSeenMs: T + 3 * MIN, cameras: ['cam-a', 'cam-b'], trackIds: [1, 9], detectors: ['static-object', 'yolox-nano-416'], dwellSec: 200 });
     expect(later.frames).toEqual({ confirmed: inc.frames.confirmed, latest: { cameraId: 'cam-a', seq: 3, wallMs: T + 3 * MIN } });
+    // the box grows around the hits of its own camera only
+    expect(later.box).toEqual([0.2, 0.6, 0.3, 0.8]);
+    expect(extendIncident(inc, hit(2, {}, [0.25, 0.55, 0.35, 0.8]), T).box).toEqual([0.2, 0.55, 0.35, 0.8]);
     // a late, older hit does not move the latest frame back
     expect(extendIncident(later, hit(1), T + 4 * MIN).frames.latest.seq).toBe(3);
   });

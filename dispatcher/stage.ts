@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { resolveCamera, type Config } from '../config/schema.js';
+import { resolveConfigPath } from '../core/assets.js';
+import type { Logger } from '../core/log.js';
+import { once, type Service } from '../core/lifecycle.js';
+import { retry } from '../core/retry.js';
+import type { Hit } from '../rules/types.js';
+import { createKeyFiles, loadKeyFiles, PRIVATE_KEY_FILE } from './evidence/keys.js';
+import { EvidencePackager, type EvidencePackage, type EvidenceRequest } from './evidence/packager.js';
+import { IncidentStore } from './incidents/store.js';
+import type { Incident } from './incidents/types.js';
+import { OutboxRelay } from './outbox/relay.js';
+import type { StatusSource, TicketSink } from './sink/sink.js';
+import { buildTicket, ticketContext } from './ticket/build.js';
+import { ticketMessage } from './sink/messages.js';
+
+/**
+ * The dispatch stage: hits → incidents (store) → evidence package → ticket + outbox row (one transaction) →
+ * relay → sink; squads' status reports → incident lifecycle. `onHit` decides synchronously (a short SQLite
+ * transaction) so the rules never wait; packaging evidence (ffmpeg, sharp) runs behind it, one incident at a
+ * time. After a crash, incidents confirmed without a ticket are packaged and ticketed again at start, and the
+ * relay publishes whatever the outbox still holds.
+ *
+ * Without `dispatch` in the config there is no routing, so incidents and evidence are kept but no ticket is
+ * made; without a sink (no brokers) tickets stay in the store's outbox, where the console reads them.
+ */
+export interface DispatchStageOptions {
+  config: Config;
+  /** The config file's folder (relative paths). */
+  baseDir: string;
+  log: Logger;
+  sink?: TicketSink;
+  status?: StatusSource;
+  now?: () => number;
+  /** Detector id → version, for evidence meta. */
+  detectorVersions?: (id: string) => string;
+  onTicket?: (incident: Incident, ticketId: string) => void;
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+export class DispatchStage implements Service {
+  readonly store: IncidentStore;
+  private readonly packager: EvidencePackager;
+  private readonly relay: OutboxRelay | undefined;
+  private readonly now: () => number;
+  private config: Config;
+  private queue: Promise<void> = Promise.resolve();
+  private transport: Promise<void> = Promise.resolve();
+  private readonly abort = new AbortController();
+  private pending = 0;
+  /** Counts for metrics and tests. */
+  readonly counts = { created: 0, extended: 0, suppressed: 0, tickets: 0, evidenceFailed: 0 };
+
+  constructor(private readonly o: DispatchStageOptions) {
+    this.config = o.config;
+    this.now = o.now ?? Date.now;
+    const dataDir = resolve(o.baseDir, o.config.storage.dataDir);
+    const keysDir = o.config.evidence.keysDir ? resolve(o.baseDir, o.config.evidence.keysDir) : join(dataDir, 'keys');
+    if (!existsSync(join(keysDir, PRIVATE_KEY_FILE))) {
+      const made = createKeyFiles(keysDir);
+      o.log.warn({ keyId: made.keyId, publicKey: made.publicPath }, 'evidence: no signing key yet, made a new Ed25519 key pair; keep it (packages signed with it need it to verify)');
+    }
+    this.store = new IncidentStore(join(dataDir, 'streetwatch.db'), randomUUID);
+    this.packager = new EvidencePackager({
+      root: o.config.evidence.root ? resolve(o.baseDir, o.config.evidence.root) : join(dataDir, 'evidence'),
+      keys: loadKeyFiles(keysDir),
+      log: o.log,
+      clipBeforeSec: o.config.evidence.clipBeforeSec,
+      clipAfterSec: o.config.evidence.clipAfterSec,
+      timezone: o.config.site.timezone,
+      now: this.now,
+    });
+    if (o.sink) this.relay = new OutboxRelay({ store: this.store, sink: o.sink, log: o.log, now: this.now });
+  }
+
+  async start(): Promise<void> {
+    this.store.start();
+    await this.packager.start();
+    this.o.status?.onMessage(async (s) => {
+      const r = this.store.applyStatus({ ticketId: s.ticketId, status: s.status, atMs: Date.parse(s.at), squad: s.squad }, this.now());
+      if (r === 'unknown') this.o.log.warn({ ticket: s.ticketId, status: s.status }, 'ticket status for a ticket this store does not know; ignored');
+    });
+    // The brokers may be down when we start: the cameras and incidents must not wait for them. The transport
+    // connects in the background, retrying; tickets wait in the outbox meanwhile.
+    this.transport = this.connect();
+    // a crash between the incident and its ticket: finish those now
+    for (const inc of this.store.withoutTicket()) this.enqueue(inc);
+  }
+
+  private async connect(): Promise<void> {
+    const { sink, status, log } = this.o;
+    const attempt = (what: string, fn: () => Promise<void>) =>
+      retry(fn, {
+        attempts: Infinity,
+        signal: this.abort.signal,
+        maxMs: 30_000,
+        onRetry: (e, n, delayMs) => log.warn({ err: (e as Error).message, attempt: n + 1, retryInMs: delayMs }, `dispatch: ${what} cannot connect yet; retrying`),
+      });
+    try {
+      if (sink) {
+        await attempt('the ticket sink', () => sink.start());
+        await this.relay?.start();
+      }
+      if (status) await attempt('the ticket-status source', () => status.start());
+    } catch (e) {
+      if (!this.abort.signal.aborted) log.error({ err: e }, 'dispatch: the transport failed to start');
+    }
+  }
+
+  /** Resolves when the transport is connected (or gave up); tests and benchmarks wait on it. */
+  async connected(): Promise<void> {
+    await this.transport;
+  }
+
+  /** A new config (hot reload): routing, zones and cameras for tickets made from now on. */
+  apply(config: Config): void {
+    this.config = config;
+  }
+
+  onHit(hit: Hit): void {
+    if (hit.shadow) return; // shadow detectors are evaluated, never dispatched
+    const { cooldownMinutes, sameSpotMeters } = this.config.incidents;
+    const { decision, incident } = this.store.recordHit(hit, { cooldownMs: cooldownMinutes * 60_000, sameSpotMeters }, this.now());
+    if (decision.kind === 'suppress') {
+      this.counts.suppressed++;
+      return;
+    }
+    if (decision.kind === 'extend') {
+      this.counts.extended++;
+      return;
+    }
+    this.counts.created++;
+    this.o.log.info({ incident: incident!.id, type: hit.type, camera: hit.cameraId, zone: hit.zoneId, recurrenceOf: decision.recurrenceOf }, `incident: new ${hit.type}`);
+    this.enqueue(incident!);
+  }
+
+  /** Resolves when every incident handed over so far has its evidence and ticket (tests, eval, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending > 0) await this.queue;
+  }
+
+  private enqueue(inc: Incident): void {
+    this.pending++;
+    this.queue = this.queue
+      .then(() => this.dispatch(inc))
+      .catch((e: unknown) => this.o.log.error({ err: e, incident: inc.id }, 'dispatch: could not ticket an incident; it is retried at the next start'))
+      .finally(() => this.pending--);
+  }
+
+  private async dispatch(inc: Incident): Promise<void> {
+    const evidence = await this.evidenceFor(inc);
+    const dispatch = this.config.dispatch;
+    if (!dispatch) return; // no routing configured: incident and evidence only
+    const cam = this.config.cameras.find((c) => c.id === inc.cameraId);
+    const now = this.now();
+    const ticket = buildTicket(
+      {
+        incidentId: inc.id,
+        type: inc.type,
+        cameraId: inc.cameraId,
+        ...(cam?.name !== undefined ? { cameraName: cam.name } : {}),
+        ...(cam?.location?.jurisdiction !== undefined ? { cameraJurisdiction: cam.location.jurisdiction } : {}),
+        ...(cam?.location?.address !== undefined ? { address: cam.location.address } : {}),
+        ...(inc.position ?? (cam?.location ? { lat: cam.location.lat, lon: cam.location.lon } : {})),
+        zoneId: inc.zoneId,
+        ...(inc.shop ? { shop: inc.shop } : {}),
+        firstSeenMs: inc.firstSeenMs,
+        confirmedMs: inc.confirmedMs,
+        dwellSec: inc.dwellSec,
+        evidence: (evidence?.files ?? []).map((f) => ({ uri: f.uri, sha256: f.sha256, name: f.name })),
+        ...(inc.recurrenceOf ? { recurrenceOf: inc.recurrenceOf } : {}),
+        priorOffences12m: this.store.priorOffences(inc, inc.confirmedMs - YEAR_MS),
+      },
+      ticketContext(dispatch, this.config.site.timezone, now),
+    );
+    const msg = ticketMessage(ticket, dispatch.kafka?.topics.tickets ?? 'streetwatch.tickets');
+    if (this.store.addTicket({ incidentId: inc.id, squad: msg.key, ticket, topic: msg.topic, ...(msg.headers ? { headers: msg.headers } : {}) }, now)) {
+      this.counts.tickets++;
+      this.relay?.wake();
+      this.o.onTicket?.(inc, ticket.ticketId);
+    }
+  }
+
+  private async evidenceFor(inc: Incident): Promise<EvidencePackage | undefined> {
+    const req = this.evidenceRequest(inc);
+    if (!req) return undefined;
+    try {
+      return await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
+    } catch (e) {
+      this.counts.evidenceFailed++;
+      this.o.log.error({ err: e, incident: inc.id }, 'evidence: packaging failed; the ticket goes out without evidence files');
+      return undefined;
+    }
+  }
+
+  private evidenceRequest(inc: Incident): EvidenceRequest | undefined {
+    const c = this.config.cameras.find((x) => x.id === inc.cameraId);
+    if (!c) return undefined;
+    const cam = resolveCamera(this.config, c);
+    const zone = cam.zones.find((z) => z.id === inc.zoneId);
+    const video = cam.source.kind === 'vehicle' ? cam.source.video : cam.source;
+    const dataDir = resolve(this.o.baseDir, this.config.storage.dataDir);
+    const pts = inc.frames.confirmed.ptsSec;
+    // A file read faster than real time has no ring (see pipeline/camera.ts): the file itself is the evidence.
+    const source: EvidenceRequest['source'] =
+      video.kind === 'file' && !video.realtime && pts !== undefined
+        ? { kind: 'file', path: resolveConfigPath(video.path, this.o.baseDir), startWallMs: inc.frames.confirmed.wallMs - pts * 1000 }
+        : { kind: 'ring', dir: join(dataDir, 'ring', cam.id) };
+    const version = this.o.detectorVersions ?? (() => 'unknown');
+    return {
+      incidentId: inc.id,
+      revision: 1,
+      camera: { id: cam.id, ...(cam.name ? { name: cam.name } : {}), ...(cam.location?.address ? { address: cam.location.address } : {}), ...(cam.location ? { lat: cam.location.lat, lon: cam.location.lon } : {}) },
+      source,
+      zone: { id: inc.zoneId, kind: zone?.kind ?? 'unknown', ...(zone?.polygon ? { polygon: zone.polygon.map((p) => [p[0], p[1]] as [number, number]) } : {}), ...(zone?.name ? { name: zone.name } : {}) },
+      rule: { type: inc.type, dwellSec: zone?.rules?.[inc.type]?.dwell ?? inc.dwellSec },
+      ...(inc.shop ? { shop: inc.shop } : {}),
+      box: [inc.box[0], inc.box[1], inc.box[2], inc.box[3]],
+      moments: { firstSeenMs: inc.firstSeenMs, confirmedMs: inc.confirmedMs, latestMs: inc.lastSeenMs },
+      detectors: inc.detectors.map((id) => ({ id, version: version(id) })),
+      ...(inc.position ? { position: inc.position } : {}),
+    };
+  }
+
+  readonly stop = once(async () => {
+    this.abort.abort();
+    await this.transport;
+    await this.o.status?.stop();
+    await this.idle().catch(() => undefined);
+    await this.relay?.stop();
+    await this.o.sink?.stop();
+    await this.packager.stop();
+    this.store.stop();
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * ISO 8601 with the local offset of an IANA time zone ("2026-11-27T11:52:22.000+08:00"). Tickets carry local
+ * times because a squad reads them as wall-clock times; the offset keeps them unambiguous for machines.
+ */
+export function isoInZone(ms: number, timeZone: string): string {
+  if (!Number.isFinite(ms)) throw new RangeError(`not a time: ${ms}`);
+  const whole = Math.floor(ms / 1000) * 1000;
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(whole));
+  const get = (t: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === t)?.value);
+  const localAsUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  // Offsets are whole minutes in every zone in use since 1972; rounding absorbs nothing else.
+  const offsetMin = Math.round((localAsUtc - whole) / 60_000);
+  const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, 23);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}

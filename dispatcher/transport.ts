@@ -1,0 +1,17 @@
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../core/log.js';
+import { KafkaStatusSource, KafkaTicketSink } from './sink/kafka.js';
+import type { StatusSource, TicketSink } from './sink/sink.js';
+
+/**
+ * The transport the config asks for: Kafka when `dispatch.kafka` lists brokers, otherwise none (embedded:
+ * tickets stay in the store's outbox and the console shows them). The status source dead-letters through the
+ * ticket sink's producer (one producer per process).
+ */
+export function createTransport(config: Config, baseDir: string, log: Logger, onMalformed?: (kind: string) => void): { sink?: TicketSink; status?: StatusSource } {
+  const kafka = config.dispatch?.kafka;
+  if (!kafka) return {};
+  const sink = new KafkaTicketSink(kafka, { baseDir, logger: log });
+  const status = new KafkaStatusSource(kafka, { baseDir, logger: log, dlq: sink, ...(onMalformed ? { onMalformed } : {}) });
+  return { sink, status };
+}
