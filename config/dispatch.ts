@@ -224,8 +224,6 @@ export const dispatchSchema = z.strictObject({
     })
     .prefault({}),
   priority: prioritySchema.prefault({}),
-  /** After an incident is resolved, the same violation at the same place within this many minutes reopens it as a recurrence instead of a new incident. */
-  cooldownMinutes: z.number({ error: 'cooldownMinutes must be a number of minutes' }).min(0).default(30),
 });
 
 export type CodeTable = (typeof CODE_TABLES)[number];

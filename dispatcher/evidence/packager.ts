@@ -13,7 +13,7 @@ import type { EvidenceKeys } from './keys.js';
 import { MANIFEST_FILE, parseManifest, sha256Hex, signatureProblem } from './manifest.js';
 import { sealPackage } from './seal.js';
 import { concatCopy, cutCopy, extractStill, listSegments, locateInRing, probeDurationSec, ringEndMs, segmentsCovering } from './media.js';
-import { isoInZone } from './time.js';
+import { isoInZone } from '../../core/time.js';
 
 /**
  * Evidence locking (证据锁定): one package per incident revision under `<root>/<incidentId>/r<revision>/` —

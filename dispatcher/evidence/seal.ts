@@ -5,7 +5,7 @@ import { StreetwatchError } from '../../core/errors.js';
 import { appendChain, chainCorrupt, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
 import { hashFile, MANIFEST_FILE, serialiseManifest, sha256Hex, signManifest, type ManifestFile } from './manifest.js';
-import { isoInZone } from './time.js';
+import { isoInZone } from '../../core/time.js';
 
 /**
  * Turns a finished staging folder into a package: hashes every file, signs a manifest chained to the root's

@@ -15,9 +15,8 @@ export const INCIDENT_STATES = ['confirmed', 'dispatched', 'acknowledged', 'reso
 export type IncidentState = (typeof INCIDENT_STATES)[number];
 export const OPEN_STATES: ReadonlySet<IncidentState> = new Set(['confirmed', 'dispatched', 'acknowledged']);
 
-/** What the squads report back on the ticket-status topic. */
-export const TICKET_STATUSES = ['accepted', 'on_site', 'resolved', 'rejected_false_positive'] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
+/** What the squads report back on the ticket-status topic (its schema: dispatcher/ticket/schema.ts). */
+export type { TicketStatus } from '../ticket/schema.js';
 
 export interface Incident {
   /** Also the ticket id and the ticket's idempotency key. */

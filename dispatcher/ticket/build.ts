@@ -14,7 +14,7 @@ import { StreetwatchError } from '../../core/errors.js';
 import { violationCode } from './codes.js';
 import { resolveRoute } from './routing.js';
 import { TICKET_SCHEMA_ID, ticketV1, type RecommendedAction, type TicketV1 } from './schema.js';
-import { isoInZone } from './time.js';
+import { isoInZone } from '../../core/time.js';
 
 /**
  * Incident → ticket, as a pure function: same input and context, same ticket (the clock is `ctx.now`), so a

@@ -9,20 +9,18 @@ const issues = (schema: { safeParse(v: unknown): { success: boolean; error?: { i
 };
 
 describe('dispatchSchema defaults', () => {
-  it('fills the code table, deadlines and cooldown; no Kafka unless configured', () => {
+  it('fills the code table and deadlines; no Kafka unless configured', () => {
     const d = dispatchSchema.parse({ routing });
     expect(d.codeTable).toBe('gbt30428.2-2013');
     expect(d.kafka).toBeUndefined();
     expect(d.deadlineHours).toEqual(DEFAULT_DEADLINE_HOURS);
-    expect(d.cooldownMinutes).toBe(30);
     expect(d.routing.jurisdictions).toEqual([]);
   });
 
   it('keeps partial deadline overrides and the other defaults', () => {
-    const d = dispatchSchema.parse({ routing, codeTable: 'gbt47678.5-2026', deadlineHours: { stall: 0.5 }, cooldownMinutes: 0 });
+    const d = dispatchSchema.parse({ routing, codeTable: 'gbt47678.5-2026', deadlineHours: { stall: 0.5 } });
     expect(d.codeTable).toBe('gbt47678.5-2026');
     expect(d.deadlineHours).toEqual({ ...DEFAULT_DEADLINE_HOURS, stall: 0.5 });
-    expect(d.cooldownMinutes).toBe(0);
   });
 });
 
@@ -112,6 +110,6 @@ describe('routing', () => {
     expect(issues(dispatchSchema, {})).toEqual(['routing: Invalid input: expected object, received undefined']);
     expect(issues(dispatchSchema, { routing, codeTable: 'gb2013' })[0]).toMatch(/^codeTable: codeTable must be one of gbt30428.2-2013, gbt47678.5-2026/);
     expect(issues(dispatchSchema, { routing, deadlineHours: { stacking: 0 } })).toEqual(['deadlineHours.stacking: deadlineHours.stacking must be > 0 hours']);
-    expect(issues(dispatchSchema, { routing, cooldownMinutes: -1 })[0]).toMatch(/^cooldownMinutes: /);
+    expect(issues(dispatchSchema, { routing, cooldownMinutes: 5 })[0]).toMatch(/cooldownMinutes/); // moved to incidents.cooldownMinutes
   });
 });

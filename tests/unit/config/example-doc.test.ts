@@ -150,7 +150,7 @@ describe('config/example.yaml documents every key', () => {
   it('the checks can fail: a missing key or a missing comment is reported', () => {
     const trimmed = exampleText.replace(/^\s*# Minutes after an incident[\s\S]*?cooldownMinutes:.*$/m, '');
     expect(trimmed).not.toBe(exampleText);
-    expect(undocumented(keys, new Set(documentKeys(trimmed).map((k) => k.path)))).toEqual(['dispatch.cooldownMinutes']);
+    expect(undocumented(keys, new Set(documentKeys(trimmed).map((k) => k.path)))).toEqual(['incidents.cooldownMinutes']);
     const uncommented = exampleText.replace('    # Partitions of the topics streetwatch creates. Default: 6.\n', '');
     expect(uncommented).not.toBe(exampleText);
     const commented = new Set(documentKeys(uncommented).filter((k) => k.commented).map((k) => k.path));

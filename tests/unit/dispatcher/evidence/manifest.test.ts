@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, parseManifest, serialiseManifest, sha256Hex, signatureProblem, signManifest, type Manifest } from '../../../../dispatcher/evidence/manifest.js';
-import { isoInZone } from '../../../../dispatcher/evidence/time.js';
+import { isoInZone } from '../../../../core/time.js';
 import { KEYS, OTHER_KEYS } from './fixture.js';
 
 describe('canonicalJson', () => {

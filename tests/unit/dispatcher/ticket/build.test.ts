@@ -3,7 +3,7 @@ import { DEFAULT_PRIORITY, dispatchSchema, prioritySchema } from '../../../../co
 import { isStreetwatchError } from '../../../../core/errors.js';
 import { buildTicket, recommendedAction, ticketContext, ticketDeadlineMs, ticketPriority, type TicketInput } from '../../../../dispatcher/ticket/build.js';
 import { ticketV1 } from '../../../../dispatcher/ticket/schema.js';
-import { isoInZone } from '../../../../dispatcher/ticket/time.js';
+import { isoInZone } from '../../../../core/time.js';
 import { exampleDispatch as dispatch, exampleInput as input, EXAMPLE_T0 as T0 } from '../../../../dispatcher/ticket/example.js';
 
 const ctx = ticketContext(dispatch, 'Asia/Shanghai', T0 + 600_000);

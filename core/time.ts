@@ -1,6 +1,7 @@
 /**
- * ISO 8601 with the local offset of an IANA time zone ("2026-11-27T11:52:22.000+08:00"). Tickets carry local
- * times because a squad reads them as wall-clock times; the offset keeps them unambiguous for machines.
+ * ISO 8601 with the local offset of an IANA time zone ("2026-11-27T11:52:22.000+08:00"). Tickets and evidence
+ * carry local times because people read them as wall-clock times; the offset keeps them unambiguous for
+ * machines (and in court: a local time without its offset is ambiguous).
  */
 export function isoInZone(ms: number, timeZone: string): string {
   if (!Number.isFinite(ms)) throw new RangeError(`not a time: ${ms}`);
