@@ -7,7 +7,8 @@ import type { Logger } from '../core/log.js';
 import { once, type Service } from '../core/lifecycle.js';
 import { retry } from '../core/retry.js';
 import type { Hit } from '../rules/types.js';
-import { createKeyFiles, loadKeyFiles, PRIVATE_KEY_FILE } from './evidence/keys.js';
+import { createKeyFiles, loadKeyFiles, PRIVATE_KEY_FILE, type EvidenceKeys } from './evidence/keys.js';
+import { applyRetention } from './evidence/retention.js';
 import { EvidencePackager, type EvidencePackage, type EvidenceRequest } from './evidence/packager.js';
 import { IncidentStore } from './incidents/store.js';
 import type { Incident } from './incidents/types.js';
@@ -42,6 +43,9 @@ export interface DispatchStageOptions {
 }
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
+const RETENTION_EVERY_MS = 3600 * 1000;
+/** Incident states in which a squad has seen the ticket: only then may its evidence age out. */
+const ACKNOWLEDGED: ReadonlySet<string> = new Set(['acknowledged', 'resolved', 'rejected']);
 
 export class DispatchStage implements Service {
   readonly store: IncidentStore;
@@ -52,6 +56,10 @@ export class DispatchStage implements Service {
   private queue: Promise<void> = Promise.resolve();
   private transport: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
+  private readonly keys: EvidenceKeys;
+  private readonly evidenceRoot: string;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retiring: Promise<void> = Promise.resolve();
   private pending = 0;
   /** Counts for metrics and tests. */
   readonly counts = { created: 0, extended: 0, suppressed: 0, tickets: 0, evidenceFailed: 0 };
@@ -66,9 +74,11 @@ export class DispatchStage implements Service {
       o.log.warn({ keyId: made.keyId, publicKey: made.publicPath }, 'evidence: no signing key yet, made a new Ed25519 key pair; keep it (packages signed with it need it to verify)');
     }
     this.store = new IncidentStore(join(dataDir, 'streetwatch.db'), randomUUID);
+    this.keys = loadKeyFiles(keysDir);
+    this.evidenceRoot = o.config.evidence.root ? resolve(o.baseDir, o.config.evidence.root) : join(dataDir, 'evidence');
     this.packager = new EvidencePackager({
-      root: o.config.evidence.root ? resolve(o.baseDir, o.config.evidence.root) : join(dataDir, 'evidence'),
-      keys: loadKeyFiles(keysDir),
+      root: this.evidenceRoot,
+      keys: this.keys,
       log: o.log,
       clipBeforeSec: o.config.evidence.clipBeforeSec,
       clipAfterSec: o.config.evidence.clipAfterSec,
@@ -90,6 +100,28 @@ export class DispatchStage implements Service {
     this.transport = this.connect();
     // a crash between the incident and its ticket: finish those now
     for (const inc of this.store.withoutTicket()) this.enqueue(inc);
+    void this.retire();
+    this.retentionTimer = setInterval(() => void this.retire(), RETENTION_EVERY_MS);
+    this.retentionTimer.unref();
+  }
+
+  /** Evidence retention (age and quota); evidence of an incident no squad has acknowledged is never deleted. */
+  async retire(): Promise<void> {
+    const { retentionDays, quotaGb } = this.config.evidence;
+    try {
+      await (this.retiring = this.retiring.then(() =>
+        applyRetention({
+          root: this.evidenceRoot,
+          keys: this.keys,
+          policy: { retentionDays, quotaBytes: quotaGb * 1e9 },
+          isAcknowledged: (id) => ACKNOWLEDGED.has(this.store.get(id)?.state ?? 'confirmed'),
+          log: this.o.log,
+          nowMs: this.now(),
+        }).then(() => undefined),
+      ));
+    } catch (e) {
+      this.o.log.error({ err: e }, 'evidence retention failed; nothing was deleted after the failure');
+    }
   }
 
   private async connect(): Promise<void> {
@@ -190,6 +222,9 @@ export class DispatchStage implements Service {
     const req = this.evidenceRequest(inc);
     if (!req) return undefined;
     try {
+      // packaged before a crash that came before the ticket: the sealed package is the evidence
+      const sealed = await this.packager.load(req.incidentId, req.revision);
+      if (sealed) return sealed;
       return await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
     } catch (e) {
       this.counts.evidenceFailed++;
@@ -229,6 +264,8 @@ export class DispatchStage implements Service {
 
   readonly stop = once(async () => {
     this.abort.abort();
+    clearInterval(this.retentionTimer);
+    await this.retiring.catch(() => undefined);
     await this.transport;
     await this.o.status?.stop();
     await this.idle().catch(() => undefined);

@@ -119,6 +119,28 @@ export class EvidencePackager implements Service {
     return p;
   }
 
+  /**
+   * A package already sealed (a crash after packaging, before the ticket): its files as the manifest lists
+   * them, the manifest's own hash from the bytes on disk. Undefined when there is none.
+   */
+  async load(incidentId: string, revision: number): Promise<EvidencePackage | undefined> {
+    const dir = join(this.root, incidentId, `r${revision}`);
+    const file = join(dir, MANIFEST_FILE);
+    if (!existsSync(file)) return undefined;
+    const bytes = await readFile(file);
+    const m = parseManifest(bytes.toString('utf8'), file);
+    const uri = (n: string) => pathToFileURL(join(dir, n)).href;
+    const missing = await readFile(join(dir, 'meta.json'), 'utf8').then((t) => (JSON.parse(t) as { missing?: EvidencePackage['missing'] }).missing ?? [], () => []);
+    return {
+      dir,
+      manifestSha256: sha256Hex(bytes),
+      seq: m.seq,
+      missing,
+      elapsedMs: 0,
+      files: [...m.files.map((f) => ({ ...f, uri: uri(f.name) })), { name: MANIFEST_FILE, sha256: sha256Hex(bytes), bytes: bytes.length, uri: uri(MANIFEST_FILE) }],
+    };
+  }
+
   private async build(req: EvidenceRequest): Promise<EvidencePackage> {
     const t0 = performance.now();
     validate(req);
