@@ -72,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     metrics,
     cameras: () => runtime.status(),
     detectors: () => detection.status(),
+    incidents: dispatch.store,
   });
   try {
     await runtime.start();

@@ -75,6 +75,9 @@ describe('streetwatch run', () => {
     expect(metrics).toMatch(/streetwatch_frames_decoded_total\{camera="cam-a"\} \d+/);
     expect(metrics).toMatch(/streetwatch_camera_up\{camera="cam-a"\} 1/);
     expect(((await (await fetch(`${baseUrl}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
+    // the embedded store answers (nothing to report on plain street video)
+    expect(await (await fetch(`${baseUrl}/api/incidents`)).json()).toEqual([]);
+    expect(await (await fetch(`${baseUrl}/api/false-positives`)).json()).toEqual([]);
     const pidA = (await ffmpegByCamera()).get('cam-a');
     expect(pidA).toBeGreaterThan(0);
 
