@@ -98,6 +98,40 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['camera', 'type', 'zone', 'shadow'] as const,
       registers: [registry],
     }),
+    incidents: new client.Counter({
+      name: 'streetwatch_incident_hits_total',
+      help: 'Hits by what they did to the incidents (created, extended, suppressed during a cool-down), by type.',
+      labelNames: ['type', 'decision'] as const,
+      registers: [registry],
+    }),
+    tickets: new client.Counter({
+      name: 'streetwatch_tickets_total',
+      help: 'Tickets written to the outbox, by type and squad.',
+      labelNames: ['type', 'squad'] as const,
+      registers: [registry],
+    }),
+    ticketsSent: new client.Counter({
+      name: 'streetwatch_tickets_sent_total',
+      help: 'Outbox messages the brokers acknowledged.',
+      registers: [registry],
+    }),
+    dispatchLatency: new client.Histogram({
+      name: 'streetwatch_ticket_ack_seconds',
+      help: 'Seconds from a ticket\'s outbox write to the brokers\' acknowledgement.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
+      registers: [registry],
+    }),
+    statusMalformed: new client.Counter({
+      name: 'streetwatch_status_malformed_total',
+      help: 'Ticket-status messages sent to the dead-letter topic, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    evidenceFailed: new client.Counter({
+      name: 'streetwatch_evidence_failed_total',
+      help: 'Incidents whose evidence could not be packaged.',
+      registers: [registry],
+    }),
     configReloads: new client.Counter({
       name: 'streetwatch_config_reloads_total',
       help: 'Configuration reloads, by result (applied, rejected).',

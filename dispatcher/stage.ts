@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { resolveCamera, type Config } from '../config/schema.js';
 import { resolveConfigPath } from '../core/assets.js';
 import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
 import { once, type Service } from '../core/lifecycle.js';
 import { retry } from '../core/retry.js';
 import type { Hit } from '../rules/types.js';
@@ -38,6 +39,7 @@ export interface DispatchStageOptions {
   /** Detector id → version, for evidence meta. */
   detectorVersions?: (id: string) => string;
   onTicket?: (incident: Incident, ticketId: string) => void;
+  metrics?: Metrics;
   /** Passed to the outbox relay: after each acknowledged batch, its rows and the ms from their creation to the ack (benchmarks). */
   onSent?: RelayOptions['onSent'];
 }
@@ -85,7 +87,12 @@ export class DispatchStage implements Service {
       timezone: o.config.site.timezone,
       now: this.now,
     });
-    if (o.sink) this.relay = new OutboxRelay({ store: this.store, sink: o.sink, log: o.log, now: this.now, ...(o.onSent ? { onSent: o.onSent } : {}) });
+    const onSent: RelayOptions['onSent'] = (rows, latencyMs) => {
+      o.metrics?.ticketsSent.inc(rows.length);
+      for (const ms of latencyMs) o.metrics?.dispatchLatency.observe(ms / 1000);
+      o.onSent?.(rows, latencyMs);
+    };
+    if (o.sink) this.relay = new OutboxRelay({ store: this.store, sink: o.sink, log: o.log, now: this.now, onSent });
   }
 
   async start(): Promise<void> {
@@ -158,6 +165,7 @@ export class DispatchStage implements Service {
     if (hit.shadow) return; // shadow detectors are evaluated, never dispatched
     const { cooldownMinutes, sameSpotMeters } = this.config.incidents;
     const { decision, incident } = this.store.recordHit(hit, { cooldownMs: cooldownMinutes * 60_000, sameSpotMeters }, this.now());
+    this.o.metrics?.incidents.inc({ type: hit.type, decision: decision.kind === 'create' ? 'created' : decision.kind === 'extend' ? 'extended' : 'suppressed' });
     if (decision.kind === 'suppress') {
       this.counts.suppressed++;
       return;
@@ -213,6 +221,7 @@ export class DispatchStage implements Service {
     const msg = ticketMessage(ticket, dispatch.kafka?.topics.tickets ?? 'streetwatch.tickets');
     if (this.store.addTicket({ incidentId: inc.id, squad: msg.key, ticket, topic: msg.topic, ...(msg.headers ? { headers: msg.headers } : {}) }, now)) {
       this.counts.tickets++;
+      this.o.metrics?.tickets.inc({ type: inc.type, squad: msg.key });
       this.relay?.wake();
       this.o.onTicket?.(inc, ticket.ticketId);
     }
@@ -228,6 +237,7 @@ export class DispatchStage implements Service {
       return await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
     } catch (e) {
       this.counts.evidenceFailed++;
+      this.o.metrics?.evidenceFailed.inc();
       this.o.log.error({ err: e, incident: inc.id }, 'evidence: packaging failed; the ticket goes out without evidence files');
       return undefined;
     }

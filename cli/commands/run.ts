@@ -50,7 +50,13 @@ export async function run(argv: string[]): Promise<number> {
       log.debug({ camera: fd.frame.cameraId, seq: fd.frame.seq, detections: n, failed: fd.failed.length }, 'frame detected');
     },
   });
-  const dispatch = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, ...createTransport(loaded.config, loaded.baseDir, log) });
+  const dispatch = new DispatchStage({
+    config: loaded.config,
+    baseDir: loaded.baseDir,
+    log,
+    metrics,
+    ...createTransport(loaded.config, loaded.baseDir, log, (reason) => metrics.statusMalformed.inc({ reason })),
+  });
   await dispatch.start();
   const runtime = new Runtime({
     config: loaded.config,

@@ -8,7 +8,9 @@ import { DispatchStage } from '../../dispatcher/stage.js';
 import { MemoryStatusSource, MemoryTicketSink } from '../../dispatcher/sink/memory.js';
 import { verifyEvidence } from '../../dispatcher/evidence/verify.js';
 import type { Hit } from '../../rules/types.js';
-import { memoryLogger } from '../helpers/pipeline.js';
+import { Registry } from 'prom-client';
+import { createMetrics } from '../../core/metrics.js';
+import { memoryLogger, metricValue } from '../helpers/pipeline.js';
 
 // The dispatch stage on the real Oxford clip (evidence cut by real ffmpeg from the recorded file) with the
 // in-memory transport: the embedded mode's path, crash recovery and the feedback loop, without a broker.
@@ -54,7 +56,8 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     const { log } = memoryLogger('warn');
     const sink = new MemoryTicketSink();
     const status = new MemoryStatusSource({ topic: 'status', dlq: sink, dlqTopic: 'dlq' });
-    const stage = new DispatchStage({ config: config(dataDir), baseDir: dataDir, log, sink, status });
+    const metrics = createMetrics(new Registry());
+    const stage = new DispatchStage({ config: config(dataDir), baseDir: dataDir, log, sink, status, metrics });
     await stage.start();
     await stage.connected();
     stage.onHit(hit(1));
@@ -63,6 +66,10 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     await stage.idle();
     await until(() => sink.topic('streetwatch.tickets').length === 1);
     expect(stage.counts).toMatchObject({ created: 1, extended: 1, tickets: 1 });
+    expect(await metricValue(metrics, 'streetwatch_incident_hits_total', { type: 'stacking', decision: 'extended' })).toBe(1);
+    expect(await metricValue(metrics, 'streetwatch_tickets_total', { type: 'stacking', squad: 'sq-1' })).toBe(1);
+    await until(() => stage.store.list()[0]?.state === 'dispatched');
+    expect(await metricValue(metrics, 'streetwatch_tickets_sent_total', {})).toBe(1);
     const msg = sink.topic('streetwatch.tickets')[0]!;
     const ticket = JSON.parse(msg.value);
     expect(msg.key).toBe('sq-1');
