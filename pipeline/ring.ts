@@ -28,6 +28,23 @@ export function segmentStartMs(name: string): number | undefined {
   return new Date(y!, mo! - 1, d!, h!, mi!, s!).getTime();
 }
 
+/** The segment files of a ring folder by start time (none if the folder does not exist yet). */
+export async function segmentFiles(dir: string): Promise<{ file: string; name: string; startMs: number }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: { file: string; name: string; startMs: number }[] = [];
+  for (const name of names) {
+    const startMs = segmentStartMs(name);
+    if (startMs !== undefined) out.push({ file: join(dir, name), name, startMs });
+  }
+  return out.sort((a, b) => a.startMs - b.startMs);
+}
+
 /**
  * Which segments to delete: those that ended before `nowMs - keepMs`. The newest segment is never deleted
  * (ffmpeg may be writing it). Pure, for table tests.
@@ -74,25 +91,16 @@ export class SegmentRing implements Service {
   }
 
   async list(): Promise<RingSegment[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.opts.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
     const out: RingSegment[] = [];
-    for (const name of names) {
-      const startMs = segmentStartMs(name);
-      if (startMs === undefined) continue;
+    for (const { file, startMs } of await segmentFiles(this.opts.dir)) {
       try {
-        const st = await stat(join(this.opts.dir, name));
-        out.push({ file: join(this.opts.dir, name), startMs, endMs: st.mtimeMs, bytes: st.size });
+        const st = await stat(file);
+        out.push({ file, startMs, endMs: st.mtimeMs, bytes: st.size });
       } catch {
         /* deleted meanwhile */
       }
     }
-    return out.sort((a, b) => a.startMs - b.startMs);
+    return out;
   }
 
   async prune(): Promise<string[]> {

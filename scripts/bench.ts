@@ -5,6 +5,8 @@
  *   ingest   CPU per camera-minute of keyframe sampling vs full decode at 5 fps, on the same 1080p H.264
  *            stream (GOP 50 at 25 fps), through the real decoder arguments and frame parser.
  *   detect   per model: raw session.run vs the full detector, frames/s by batch; static-object ms/frame.
+ *   dispatch incident confirmation → Kafka broker ack (p50/p95) through the real dispatch stage and an own
+ *            loopback broker; evidence packaging ms per incident (scripts/bench-dispatch.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { decoderArgs, frameBytes, type DecoderArgsSpec } from '../pipeline/ffmpe
 import { FrameAssembler, parseShowinfoLine } from '../pipeline/ffmpeg/frame-assembler.js';
 import { ensureTestClip } from '../tests/helpers/media.js';
 import { benchDetect } from './bench-detect.js';
+import { benchDispatch } from './bench-dispatch.js';
 
 interface RunResult {
   frames: number;
@@ -112,7 +115,7 @@ function roundAll(r: RunResult): Record<string, number> {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 }
 
-const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect() };
+const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect(), dispatch: () => benchDispatch() };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(benches);
 for (const name of chosen) {

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StreetwatchError } from '../../core/errors.js';
-import { segmentStartMs } from '../../pipeline/ring.js';
+import { segmentFiles } from '../../pipeline/ring.js';
 
 /**
  * The ffmpeg side of evidence: finding which ring segment holds a moment, cutting one full-resolution frame
@@ -65,21 +65,7 @@ export interface Segment {
   startMs: number;
 }
 
-export async function listSegments(dir: string): Promise<Segment[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  const out: Segment[] = [];
-  for (const name of names) {
-    const startMs = segmentStartMs(name);
-    if (startMs !== undefined) out.push({ file: join(dir, name), name, startMs });
-  }
-  return out.sort((a, b) => a.startMs - b.startMs);
-}
+export const listSegments = (dir: string): Promise<Segment[]> => segmentFiles(dir);
 
 // Segment names have whole seconds (ffmpeg's strftime), so a moment may fall up to 1 s past where the name says
 // the segment ends.
