@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { StreetwatchError } from '../../core/errors.js';
+import { sleep } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';
 import type { Service } from '../../core/lifecycle.js';
 import { drawDetections } from '../../detectors/draw.js';
@@ -280,10 +281,8 @@ export class EvidencePackager implements Service {
     for (;;) {
       const segs = await listSegments(dir);
       if ((segs.at(-1)?.startMs ?? -Infinity) > toMs || this.now() >= deadline || this.abort.signal.aborted) return;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 500);
-        this.abort.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-      });
+      // sleep removes its abort listener when the timer fires (a listener per poll would pile up)
+      await sleep(500, this.abort.signal).catch(() => undefined);
     }
   }
 
