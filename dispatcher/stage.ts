@@ -56,6 +56,8 @@ export class DispatchStage implements Service {
   private readonly now: () => number;
   private config: Config;
   private queue: Promise<void> = Promise.resolve();
+  private fullQueue: Promise<void> = Promise.resolve();
+  private packaging = 0;
   private transport: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   private readonly keys: EvidenceKeys;
@@ -176,24 +178,44 @@ export class DispatchStage implements Service {
     }
     this.counts.created++;
     this.o.log.info({ incident: incident!.id, type: hit.type, camera: hit.cameraId, zone: hit.zoneId, recurrenceOf: decision.recurrenceOf }, `incident: new ${hit.type}`);
-    this.enqueue(incident!);
+    this.enqueue(incident!, hit.snapshot);
   }
 
-  /** Resolves when every incident handed over so far has its evidence and ticket (tests, eval, shutdown). */
+  /** Resolves when every incident handed over so far has its ticket and its full evidence (tests, eval, shutdown). */
   async idle(): Promise<void> {
-    while (this.pending > 0) await this.queue;
+    while (this.pending > 0 || this.packaging > 0) await Promise.all([this.queue, this.fullQueue]);
   }
 
-  private enqueue(inc: Incident): void {
+  private enqueue(inc: Incident, snapshot?: Hit['snapshot']): void {
     this.pending++;
     this.queue = this.queue
-      .then(() => this.dispatch(inc))
+      .then(() => this.dispatch(inc, snapshot))
       .catch((e: unknown) => this.o.log.error({ err: e, incident: inc.id }, 'dispatch: could not ticket an incident; it is retried at the next start'))
       .finally(() => this.pending--);
   }
 
-  private async dispatch(inc: Incident): Promise<void> {
-    const evidence = await this.evidenceFor(inc);
+  /**
+   * The full-resolution package (stills at first sighting, confirmation and latest, the clip) after the
+   * ticket went out with the snapshot: cutting it takes seconds (ffmpeg, and for a ring the clip's end must
+   * be written first), which the squad should not wait for. Its own queue, so tickets never queue behind it.
+   */
+  private enqueueFull(req: EvidenceRequest): void {
+    this.packaging++;
+    this.fullQueue = this.fullQueue
+      .then(async () => {
+        const full = await this.packager.package({ ...req, revision: 2, allMoments: true });
+        this.o.log.info({ incident: req.incidentId, dir: full.dir, elapsedMs: full.elapsedMs }, 'evidence: full-resolution package sealed');
+      })
+      .catch((e: unknown) => {
+        this.counts.evidenceFailed++;
+        this.o.metrics?.evidenceFailed.inc();
+        this.o.log.error({ err: e, incident: req.incidentId }, 'evidence: the full-resolution package failed; the ticket has the snapshot package');
+      })
+      .finally(() => this.packaging--);
+  }
+
+  private async dispatch(inc: Incident, snapshot?: Hit['snapshot']): Promise<void> {
+    const evidence = await this.evidenceFor(inc, snapshot);
     const dispatch = this.config.dispatch;
     if (!dispatch) return; // no routing configured: incident and evidence only
     const cam = this.config.cameras.find((c) => c.id === inc.cameraId);
@@ -227,13 +249,22 @@ export class DispatchStage implements Service {
     }
   }
 
-  private async evidenceFor(inc: Incident): Promise<EvidencePackage | undefined> {
+  /**
+   * Revision 1 of the incident's evidence: the snapshot package when the hit brought its frame (then the full
+   * package follows as revision 2), else — after a restart — the full package straight away.
+   */
+  private async evidenceFor(inc: Incident, snapshot?: Hit['snapshot']): Promise<EvidencePackage | undefined> {
     const req = this.evidenceRequest(inc);
     if (!req) return undefined;
     try {
       // packaged before a crash that came before the ticket: the sealed package is the evidence
       const sealed = await this.packager.load(req.incidentId, req.revision);
       if (sealed) return sealed;
+      if (snapshot) {
+        const pkg = await this.packager.snapshot(req, snapshot);
+        this.enqueueFull(req);
+        return pkg;
+      }
       return await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
     } catch (e) {
       this.counts.evidenceFailed++;

@@ -93,6 +93,7 @@ export class RulesStage {
     step(cam.active, collect('active'), false);
     if (fd.results.some((r) => r.mode === 'shadow')) step(cam.shadow, collect('both'), true);
     for (const h of hits) {
+      h.snapshot = { width: fd.frame.width, height: fd.frame.height, data: fd.frame.data };
       this.opts.metrics.hits.inc({ camera: h.cameraId, type: h.type, zone: h.zoneId, shadow: String(h.shadow) });
       this.opts.log.info({ camera: h.cameraId, type: h.type, zone: h.zoneId, shop: h.shop?.name, dwellSec: h.dwellSec, tracks: h.trackIds, shadow: h.shadow, ...(h.passes ? { passes: h.passes.length, position: h.position } : {}) }, `hit: ${h.type} in zone ${h.zoneId}`);
       await this.opts.onHit?.(h);

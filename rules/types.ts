@@ -31,6 +31,11 @@ export interface Hit {
   frame: { cameraId: string; seq: number; wallMs: number; ptsSec?: number };
   /** From shadow detectors: evaluated, never dispatched. */
   shadow: boolean;
+  /**
+   * The frame it fired on, as the detectors saw it (rgb24, scaled): the instant evidence a ticket carries
+   * before the full-resolution package is cut. Attached by the rules stage; never serialised.
+   */
+  snapshot?: { width: number; height: number; data: Buffer };
   /** Vehicle feeds: where the vehicle saw it (the mean of its positions at the sightings), WGS 84. */
   position?: { lat: number; lon: number };
   /** Vehicle feeds: the first sighting of each pass that made the violation (the first pass first). */

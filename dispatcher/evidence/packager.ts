@@ -38,6 +38,11 @@ export interface EvidenceRequest {
   moments: { firstSeenMs: number; confirmedMs: number; latestMs: number };
   detectors: { id: string; version: string; thresholds?: Record<string, number> }[];
   position?: { lat: number; lon: number };
+  /**
+   * Cut all three moments and the whole clip even though revision > 1: the full package that follows an
+   * instant snapshot package (revision 1, see `snapshot`).
+   */
+  allMoments?: boolean;
 }
 
 export interface EvidenceFile {
@@ -110,14 +115,28 @@ export class EvidencePackager implements Service {
   }
 
   package(req: EvidenceRequest): Promise<EvidencePackage> {
-    if (this.stopped) return Promise.reject(new StreetwatchError('STOPPED', `evidence packager for ${this.root} is stopped; incident ${req.incidentId} was not packaged`));
+    return this.track(() => this.build(req), req.incidentId);
+  }
+
+  /** Runs one packaging job: refused once stopped, awaited by stop(). */
+  private track<T>(job: () => Promise<T>, incidentId = ''): Promise<T> {
+    if (this.stopped) return Promise.reject(new StreetwatchError('STOPPED', `evidence packager for ${this.root} is stopped; incident ${incidentId} was not packaged`));
     const p = (async () => {
       if (!this.started) await this.start();
-      return this.build(req);
+      return job();
     })();
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
     return p;
+  }
+
+  /** A fresh staging folder for a package, refusing a revision that already exists. */
+  private async staging(req: EvidenceRequest): Promise<string> {
+    const finalDir = join(this.root, req.incidentId, `r${req.revision}`);
+    if (existsSync(finalDir)) throw new StreetwatchError('EVIDENCE_EXISTS', `evidence ${finalDir} already exists; a later update of incident ${req.incidentId} needs revision ${req.revision + 1}`);
+    const staging = join(this.root, '.staging', `${req.incidentId}-r${req.revision}-${randomBytes(4).toString('hex')}`);
+    await mkdir(staging, { recursive: true });
+    return staging;
   }
 
   /**
@@ -142,19 +161,85 @@ export class EvidencePackager implements Service {
     };
   }
 
+  /** meta.json: what, where, when (ISO 8601 with offset), by which detectors, and what each file is. */
+  private meta(req: EvidenceRequest, contents: Record<string, unknown>): Record<string, unknown> {
+    const tz = this.opts.timezone;
+    return {
+      schema: 'streetwatch.evidence.meta/1',
+      incidentId: req.incidentId,
+      revision: req.revision,
+      createdAt: isoInZone(this.now(), tz),
+      timezone: tz,
+      camera: req.camera,
+      place: { address: req.camera.address, position: req.position ?? (req.camera.lat !== undefined && req.camera.lon !== undefined ? { lat: req.camera.lat, lon: req.camera.lon } : undefined) },
+      zone: req.zone,
+      rule: { ...req.rule, name: RULE_NAMES[req.rule.type] },
+      shop: req.shop,
+      box: req.box,
+      times: {
+        firstSeen: isoInZone(req.moments.firstSeenMs, tz),
+        confirmed: isoInZone(req.moments.confirmedMs, tz),
+        latest: isoInZone(req.moments.latestMs, tz),
+        observedDwellSec: round3((req.moments.latestMs - req.moments.firstSeenMs) / 1000),
+      },
+      detectors: req.detectors,
+      source: req.source.kind === 'ring' ? { kind: 'ring', dir: req.source.dir } : { kind: 'file', path: req.source.path, startWallTime: isoInZone(req.source.startWallMs, tz) },
+      ...contents,
+    };
+  }
+
+  /** Signs, chains and moves a finished staging folder into place; describes the package for the ticket. */
+  private async seal(req: EvidenceRequest, staging: string, missing: EvidencePackage['missing'], t0: number, log: Logger): Promise<EvidencePackage> {
+    const finalDir = join(this.root, req.incidentId, `r${req.revision}`);
+    const sealed = await sealPackage({ root: this.root, staging, incidentId: req.incidentId, revision: req.revision, keys: this.opts.keys, timezone: this.opts.timezone, now: this.now });
+    const { seq, manifestSha256, files } = sealed;
+    const elapsedMs = Math.round(performance.now() - t0);
+    const uri = (n: string) => pathToFileURL(join(finalDir, n)).href;
+    const out: EvidencePackage = {
+      dir: finalDir,
+      manifestSha256,
+      seq,
+      missing,
+      elapsedMs,
+      files: [...files.map((f) => ({ ...f, uri: uri(f.name) })), { name: MANIFEST_FILE, sha256: manifestSha256, bytes: sealed.manifestBytes, uri: uri(MANIFEST_FILE) }],
+    };
+    log.info({ dir: finalDir, seq, files: out.files.length, missing: missing.length, elapsedMs }, 'evidence packaged');
+    if (missing.length) log.warn({ missing }, 'evidence package is missing items');
+    return out;
+  }
+
+  /**
+   * The instant package: the frame the violation was confirmed on, as the detectors saw it (scaled, rgb24),
+   * with meta.json, signed and chained — ready within tens of milliseconds, so the ticket need not wait for
+   * ffmpeg. The full-resolution stills and the clip follow as the next revision (`allMoments`).
+   */
+  snapshot(req: EvidenceRequest, frame: { width: number; height: number; data: Buffer }): Promise<EvidencePackage> {
+    return this.track(async () => {
+      const t0 = performance.now();
+      validate(req);
+      const staging = await this.staging(req);
+      const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
+      try {
+        await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(staging, 'snapshot-confirmed.jpg'));
+        const snapshot = { moment: 'confirmed', file: 'snapshot-confirmed.jpg', at: isoInZone(req.moments.confirmedMs, this.opts.timezone), atMs: req.moments.confirmedMs, width: frame.width, height: frame.height, note: 'the detection frame as decoded and scaled for the detectors; the full-resolution stills and the clip are in the next revision' };
+        await writeFile(join(staging, 'meta.json'), JSON.stringify(this.meta(req, { snapshot, missing: [] }), null, 2) + '\n');
+        return await this.seal(req, staging, [], t0, log);
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    }, req.incidentId);
+  }
+
   private async build(req: EvidenceRequest): Promise<EvidencePackage> {
     const t0 = performance.now();
     validate(req);
-    const finalDir = join(this.root, req.incidentId, `r${req.revision}`);
-    if (existsSync(finalDir)) throw new StreetwatchError('EVIDENCE_EXISTS', `evidence ${finalDir} already exists; a later update of incident ${req.incidentId} needs revision ${req.revision + 1}`);
-    const staging = join(this.root, '.staging', `${req.incidentId}-r${req.revision}-${randomBytes(4).toString('hex')}`);
-    await mkdir(staging, { recursive: true });
+    const staging = await this.staging(req);
     const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
     try {
       const missing: { item: string; reason: string }[] = [];
       const tz = this.opts.timezone;
       const moments: [MomentName, number][] =
-        req.revision === 1
+        req.revision === 1 || req.allMoments
           ? [['first', req.moments.firstSeenMs], ['confirmed', req.moments.confirmedMs], ['latest', req.moments.latestMs]]
           : [['latest', req.moments.latestMs]]; // earlier moments are in revision 1 (and likely out of the ring by now)
 
@@ -179,48 +264,8 @@ export class EvidencePackager implements Service {
       const clip = await this.cutClip(req, staging);
       if (!clip.ok) missing.push({ item: 'clip.mp4', reason: clip.reason });
 
-      const meta = {
-        schema: 'streetwatch.evidence.meta/1',
-        incidentId: req.incidentId,
-        revision: req.revision,
-        createdAt: isoInZone(this.now(), tz),
-        timezone: tz,
-        camera: req.camera,
-        place: { address: req.camera.address, position: req.position ?? (req.camera.lat !== undefined && req.camera.lon !== undefined ? { lat: req.camera.lat, lon: req.camera.lon } : undefined) },
-        zone: req.zone,
-        rule: { ...req.rule, name: RULE_NAMES[req.rule.type] },
-        shop: req.shop,
-        box: req.box,
-        times: {
-          firstSeen: isoInZone(req.moments.firstSeenMs, tz),
-          confirmed: isoInZone(req.moments.confirmedMs, tz),
-          latest: isoInZone(req.moments.latestMs, tz),
-          observedDwellSec: round3((req.moments.latestMs - req.moments.firstSeenMs) / 1000),
-        },
-        detectors: req.detectors,
-        source: req.source.kind === 'ring' ? { kind: 'ring', dir: req.source.dir } : { kind: 'file', path: req.source.path, startWallTime: isoInZone(req.source.startWallMs, tz) },
-        stills,
-        clip: clip.ok ? clip.meta : undefined,
-        missing,
-      };
-      await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-
-      const sealed = await sealPackage({ root: this.root, staging, incidentId: req.incidentId, revision: req.revision, keys: this.opts.keys, timezone: tz, now: this.now });
-      const { seq, manifestSha256, files } = sealed;
-
-      const elapsedMs = Math.round(performance.now() - t0);
-      const uri = (n: string) => pathToFileURL(join(finalDir, n)).href;
-      const out: EvidencePackage = {
-        dir: finalDir,
-        manifestSha256,
-        seq,
-        missing,
-        elapsedMs,
-        files: [...files.map((f) => ({ ...f, uri: uri(f.name) })), { name: MANIFEST_FILE, sha256: manifestSha256, bytes: sealed.manifestBytes, uri: uri(MANIFEST_FILE) }],
-      };
-      log.info({ dir: finalDir, seq, files: out.files.length, missing: missing.length, elapsedMs }, 'evidence packaged');
-      if (missing.length) log.warn({ missing }, 'evidence package is missing items');
-      return out;
+      await writeFile(join(staging, 'meta.json'), JSON.stringify(this.meta(req, { stills, clip: clip.ok ? clip.meta : undefined, missing }), null, 2) + '\n');
+      return await this.seal(req, staging, missing, t0, log);
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -244,7 +289,7 @@ export class EvidencePackager implements Service {
     const before = (this.opts.clipBeforeSec ?? 5) * 1000;
     const after = (this.opts.clipAfterSec ?? 5) * 1000;
     const max = (this.opts.maxClipSec ?? 60) * 1000;
-    const start = (req.revision === 1 ? req.moments.firstSeenMs : req.moments.latestMs) - before;
+    const start = (req.revision === 1 || req.allMoments ? req.moments.firstSeenMs : req.moments.latestMs) - before;
     const toMs = req.moments.latestMs + after;
     // Minutes of dwell make a long span; its end (the stall still there at confirmation) is what a clip must show.
     return toMs - start > max ? { fromMs: toMs - max, toMs, truncated: true } : { fromMs: start, toMs, truncated: false };

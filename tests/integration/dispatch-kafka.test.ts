@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Consumer, Producer } from 'kafkajs';
 import { parse, stringify } from 'yaml';
@@ -142,16 +142,27 @@ describe('dispatch end to end (real video, real Kafka)', () => {
     expect(b!.recommendedAction.action).toBe('open_case');
     expect(new Set(tickets.map((t) => t.ticket.ticketId)).size).toBe(2);
 
-    // every evidence file of ticket A is on disk with the sha256 the ticket and the signed manifest give
+    // ticket A went out with the instant package (the detection frame, meta, signed manifest): every file is on
+    // disk with the sha256 the ticket gives, and the manifest lists the same hashes
     const files = a!.evidence.map((e) => ({ ...e, path: fileURLToPath(e.uri) }));
-    expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['still-first.png', 'still-confirmed.png', 'still-latest.png', 'clip.mp4', 'meta.json', 'manifest.json']));
-    const manifestFile = files.find((f) => f.name === 'manifest.json')!;
-    const manifest = JSON.parse(readFileSync(manifestFile.path, 'utf8'));
-    for (const f of files) {
-      const sha = createHash('sha256').update(readFileSync(f.path)).digest('hex');
-      expect(sha, f.name).toBe(f.sha256);
-      if (f.name !== 'manifest.json') expect(manifest.files.find((m: { name: string }) => m.name === f.name)?.sha256, f.name).toBe(sha);
-    }
+    expect(files.map((f) => f.name).sort()).toEqual(['manifest.json', 'meta.json', 'snapshot-confirmed.jpg']);
+    const checkPackage = (list: { name: string; path: string; sha256?: string }[], manifestPath: string) => {
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      for (const f of list) {
+        const sha = createHash('sha256').update(readFileSync(f.path)).digest('hex');
+        if (f.sha256) expect(sha, f.name).toBe(f.sha256);
+        if (f.name !== 'manifest.json') expect(manifest.files.find((m: { name: string }) => m.name === f.name)?.sha256, f.name).toBe(sha);
+      }
+      return manifest;
+    };
+    const m1 = checkPackage(files, files.find((f) => f.name === 'manifest.json')!.path);
+    // the full-resolution package followed as revision 2, chained right after it
+    const r2 = join(dirname(dirname(files[0]!.path)), 'r2');
+    const full = ['still-first.png', 'still-confirmed.png', 'still-latest.png', 'clip.mp4', 'meta.json'].map((name) => ({ name, path: join(r2, name) }));
+    const m2 = checkPackage(full, join(r2, 'manifest.json'));
+    expect(m2.previous).toBe(createHash('sha256').update(readFileSync(files.find((f) => f.name === 'manifest.json')!.path)).digest('hex'));
+    expect(m1.revision).toBe(1);
+    expect(m2.revision).toBe(2);
 
     // the malformed status went to the dead-letter topic with its reason
     expect(deadLetters[0]!.value).toMatchObject({ reason: expect.any(String) });

@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { verifyEvidence } from '../../dispatcher/evidence/verify.js';
 import type { Hit } from '../../rules/types.js';
 import { Registry } from 'prom-client';
 import { createMetrics } from '../../core/metrics.js';
+import { oxfordFrame } from '../helpers/frames.js';
 import { memoryLogger, metricValue } from '../helpers/pipeline.js';
 
 // The dispatch stage on the real Oxford clip (evidence cut by real ffmpeg from the recorded file) with the
@@ -60,7 +62,9 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     const stage = new DispatchStage({ config: config(dataDir), baseDir: dataDir, log, sink, status, metrics });
     await stage.start();
     await stage.connected();
-    stage.onHit(hit(1));
+    // the hit brings the frame it fired on, as the rules stage attaches it
+    const frame = oxfordFrame(640, 360, 25);
+    stage.onHit({ ...hit(1), snapshot: { width: frame.width, height: frame.height, data: frame.data } });
     stage.onHit(hit(2));
     stage.onHit({ ...hit(2), shadow: true }); // shadow hits are never dispatched
     await stage.idle();
@@ -74,7 +78,11 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     const ticket = JSON.parse(msg.value);
     expect(msg.key).toBe('sq-1');
     expect(ticket).toMatchObject({ violation: { type: 'stacking' }, place: { cameraId: 'cam-a', address: '南京东路 1 号' }, squad: { id: 'sq-1' } });
-    expect(ticket.evidence.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['still-confirmed.png', 'clip.mp4', 'manifest.json']));
+    // the ticket went out with the instant package; the full-resolution one followed as revision 2
+    expect(ticket.evidence.map((e: { name: string }) => e.name).sort()).toEqual(['manifest.json', 'meta.json', 'snapshot-confirmed.jpg']);
+    const r2 = join(dataDir, 'evidence', ticket.ticketId, 'r2');
+    expect((await sharp(join(r2, 'still-confirmed.png')).metadata()).width).toBe(1920);
+    expect(existsSync(join(r2, 'clip.mp4'))).toBe(true);
     const verified = await verifyEvidence(join(dataDir, 'evidence'), (await import('node:fs')).readFileSync(join(dataDir, 'keys', 'evidence-ed25519.pub'), 'utf8'));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
 
