@@ -50,10 +50,14 @@ export class DetectorHost {
     this.log = opts.ctx.log.child({ detector: this.id });
   }
 
-  get status(): { id: string; version: string; state: HostState; restarts: number; lastError?: string } {
+  get status(): { id: string; version: string; state: HostState; restarts: number; lastError?: string; thresholds: Record<string, number> } {
+    // the numeric options (score thresholds, minimum static seconds…): what evidence records the hit was judged by
+    const opts = (this.opts.options ?? {}) as Record<string, unknown>;
+    const thresholds = Object.fromEntries(Object.entries(opts).filter((e): e is [string, number] => typeof e[1] === 'number'));
     return {
       id: this.id,
       version: this.opts.def.manifest.version,
+      thresholds,
       state: this.state,
       restarts: this.restarts.length,
       ...(this.lastError ? { lastError: this.lastError.message } : {}),

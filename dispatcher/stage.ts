@@ -36,8 +36,8 @@ export interface DispatchStageOptions {
   sink?: TicketSink;
   status?: StatusSource;
   now?: () => number;
-  /** Detector id → version, for evidence meta. */
-  detectorVersions?: (id: string) => string;
+  /** Detector id → version and numeric options (thresholds), for evidence meta. */
+  detectorInfo?: (id: string) => { version: string; thresholds?: Record<string, number> } | undefined;
   onTicket?: (incident: Incident, ticketId: string) => void;
   metrics?: Metrics;
   /** Passed to the outbox relay: after each acknowledged batch, its rows and the ms from their creation to the ack (benchmarks). */
@@ -287,7 +287,7 @@ export class DispatchStage implements Service {
       video.kind === 'file' && !video.realtime && pts !== undefined
         ? { kind: 'file', path: resolveConfigPath(video.path, this.o.baseDir), startWallMs: inc.frames.confirmed.wallMs - pts * 1000 }
         : { kind: 'ring', dir: join(dataDir, 'ring', cam.id) };
-    const version = this.o.detectorVersions ?? (() => 'unknown');
+    const info = (id: string) => this.o.detectorInfo?.(id) ?? { version: 'unknown' };
     return {
       incidentId: inc.id,
       revision: 1,
@@ -298,7 +298,7 @@ export class DispatchStage implements Service {
       ...(inc.shop ? { shop: inc.shop } : {}),
       box: [inc.box[0], inc.box[1], inc.box[2], inc.box[3]],
       moments: { firstSeenMs: inc.firstSeenMs, confirmedMs: inc.confirmedMs, latestMs: inc.lastSeenMs },
-      detectors: inc.detectors.map((id) => ({ id, version: version(id) })),
+      detectors: inc.detectors.map((id) => ({ id, ...info(id) })),
       ...(inc.position ? { position: inc.position } : {}),
     };
   }

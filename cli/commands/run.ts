@@ -55,6 +55,10 @@ export async function run(argv: string[]): Promise<number> {
     baseDir: loaded.baseDir,
     log,
     metrics,
+    detectorInfo: (id) => {
+      const d = detection.status().find((x) => x.id === id);
+      return d && { version: d.version, thresholds: d.thresholds };
+    },
     ...createTransport(loaded.config, loaded.baseDir, log, (reason) => metrics.statusMalformed.inc({ reason })),
   });
   await dispatch.start();

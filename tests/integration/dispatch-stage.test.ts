@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,7 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     const sink = new MemoryTicketSink();
     const status = new MemoryStatusSource({ topic: 'status', dlq: sink, dlqTopic: 'dlq' });
     const metrics = createMetrics(new Registry());
-    const stage = new DispatchStage({ config: config(dataDir), baseDir: dataDir, log, sink, status, metrics });
+    const stage = new DispatchStage({ config: config(dataDir), baseDir: dataDir, log, sink, status, metrics, detectorInfo: (id) => (id === 'static-object' ? { version: '2.1.0', thresholds: { minStaticSec: 8 } } : undefined) });
     await stage.start();
     await stage.connected();
     // the hit brings the frame it fired on, as the rules stage attaches it
@@ -83,7 +83,11 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     const r2 = join(dataDir, 'evidence', ticket.ticketId, 'r2');
     expect((await sharp(join(r2, 'still-confirmed.png')).metadata()).width).toBe(1920);
     expect(existsSync(join(r2, 'clip.mp4'))).toBe(true);
-    const verified = await verifyEvidence(join(dataDir, 'evidence'), (await import('node:fs')).readFileSync(join(dataDir, 'keys', 'evidence-ed25519.pub'), 'utf8'));
+    // meta.json names the detectors behind it, with their versions and thresholds, and ISO times with offset
+    const meta = JSON.parse(readFileSync(join(r2, 'meta.json'), 'utf8'));
+    expect(meta.detectors).toEqual([{ id: 'static-object', version: '2.1.0', thresholds: { minStaticSec: 8 } }]);
+    expect(meta.times.confirmed).toBe('2026-06-01T10:00:01.000+08:00');
+    const verified = await verifyEvidence(join(dataDir, 'evidence'), readFileSync(join(dataDir, 'keys', 'evidence-ed25519.pub'), 'utf8'));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
 
     // the squad's reports move the incident forward; garbage is dead-lettered and changes nothing
