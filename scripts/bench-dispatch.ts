@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { DispatchStage } from '../dispatcher/stage.js';
 import { createTransport } from '../dispatcher/transport.js';
 import type { Hit } from '../rules/types.js';
 import { oxfordFrame } from '../tests/helpers/frames.js';
+import { freePort } from '../tests/helpers/net.js';
 
 /**
  * `npm run bench -- dispatch`: incident confirmation → Kafka broker ack, through the real DispatchStage
@@ -39,19 +39,6 @@ const pct = (xs: number[], p: number) => {
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const stats = (xs: number[]) => ({ p50: round(pct(xs, 50)), p95: round(pct(xs, 95)), max: round(Math.max(...xs)), mean: round(mean(xs)) });
 
-async function freePort(avoid?: number): Promise<number> {
-  for (;;) {
-    const s = createServer();
-    await new Promise<void>((r, j) => {
-      s.once('error', j);
-      s.listen(0, '127.0.0.1', r);
-    });
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    if (port !== avoid) return port;
-  }
-}
-
 function kafkaLocal(args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(kafkaScript, args, { cwd: root, timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, _stdout, stderr) => {
@@ -67,7 +54,8 @@ export async function benchDispatch(): Promise<Record<string, unknown>> {
   const m = Number(process.env.BENCH_DISPATCH_SINGLE ?? 10);
   const dir = mkdtempSync(join(tmpdir(), 'sw-bench-dispatch-'));
   const port = await freePort();
-  const controllerPort = await freePort(port);
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
   const brokerArgs = ['--port', String(port), '--controller-port', String(controllerPort), '--data', join(dir, 'kafka')];
   let brokerUp = false;
   const stopBroker = async () => {
