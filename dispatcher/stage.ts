@@ -46,6 +46,8 @@ export interface DispatchStageOptions {
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const RETENTION_EVERY_MS = 3600 * 1000;
+/** An open incident seen again gets a new evidence revision (latest still + clip) at most this often. */
+const EVIDENCE_UPDATE_MS = 60_000;
 /** Incident states in which a squad has seen the ticket: only then may its evidence age out. */
 const ACKNOWLEDGED: ReadonlySet<string> = new Set(['acknowledged', 'resolved', 'rejected']);
 
@@ -166,7 +168,7 @@ export class DispatchStage implements Service {
   onHit(hit: Hit): void {
     if (hit.shadow) return; // shadow detectors are evaluated, never dispatched
     const { cooldownMinutes, sameSpotMeters } = this.config.incidents;
-    const { decision, incident } = this.store.recordHit(hit, { cooldownMs: cooldownMinutes * 60_000, sameSpotMeters }, this.now());
+    const { decision, incident, previous } = this.store.recordHit(hit, { cooldownMs: cooldownMinutes * 60_000, sameSpotMeters }, this.now());
     this.o.metrics?.incidents.inc({ type: hit.type, decision: decision.kind === 'create' ? 'created' : decision.kind === 'extend' ? 'extended' : 'suppressed' });
     if (decision.kind === 'suppress') {
       this.counts.suppressed++;
@@ -174,6 +176,9 @@ export class DispatchStage implements Service {
     }
     if (decision.kind === 'extend') {
       this.counts.extended++;
+      // more evidence: the latest sighting, at most once per EVIDENCE_UPDATE_MS of the violation's time
+      const bucket = (ms: number) => Math.floor((ms - incident!.confirmedMs) / EVIDENCE_UPDATE_MS);
+      if (bucket(incident!.lastSeenMs) > bucket(previous!.lastSeenMs)) this.enqueueUpdate(incident!);
       return;
     }
     this.counts.created++;
@@ -211,6 +216,23 @@ export class DispatchStage implements Service {
         this.o.metrics?.evidenceFailed.inc();
         this.o.log.error({ err: e, incident: req.incidentId }, 'evidence: the full-resolution package failed; the ticket has the snapshot package');
       })
+      .finally(() => this.packaging--);
+  }
+
+  /**
+   * A later sighting of an open incident: a revision with the latest still and a clip around it, chained
+   * after the incident's earlier packages (same queue as the full package, so the revisions stay in order).
+   */
+  private enqueueUpdate(inc: Incident): void {
+    const req = this.evidenceRequest(inc);
+    if (!req) return;
+    this.packaging++;
+    this.fullQueue = this.fullQueue
+      .then(async () => {
+        const revision = (await this.packager.revisions(inc.id)) + 1;
+        await this.packager.package({ ...req, revision });
+      })
+      .catch((e: unknown) => this.o.log.warn({ err: e, incident: inc.id }, 'evidence: the update for a later sighting failed; the earlier packages stand'))
       .finally(() => this.packaging--);
   }
 

@@ -139,6 +139,12 @@ export class EvidencePackager implements Service {
     return staging;
   }
 
+  /** How many revisions of an incident's evidence are sealed (0 when none). */
+  async revisions(incidentId: string): Promise<number> {
+    const names = await readdir(join(this.root, incidentId)).catch(() => [] as string[]);
+    return names.filter((n) => /^r\d+$/.test(n)).length;
+  }
+
   /**
    * A package already sealed (a crash after packaging, before the ticket): its files as the manifest lists
    * them, the manifest's own hash from the bytes on disk. Undefined when there is none.

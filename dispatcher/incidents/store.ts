@@ -171,13 +171,19 @@ export class IncidentStore {
   }
 
   /** Records a hit: a new incident, an extended one, or nothing (suppressed), atomically. */
-  recordHit(hit: Hit, params: MatchParams, nowMs: number): { decision: HitDecision; incident?: Incident } {
+  recordHit(hit: Hit, params: MatchParams, nowMs: number): { decision: HitDecision; incident?: Incident; previous?: Incident } {
     return this.conn.transaction(() => {
       const decision = decide(hit, this.candidates(hit), params);
       if (decision.kind === 'suppress') return { decision };
-      const incident = decision.kind === 'create' ? incidentFromHit(this.newId(), hit, nowMs, decision.recurrenceOf) : extendIncident(this.get(decision.incidentId)!, hit, nowMs);
+      if (decision.kind === 'create') {
+        const incident = incidentFromHit(this.newId(), hit, nowMs, decision.recurrenceOf);
+        this.write(incident);
+        return { decision, incident };
+      }
+      const previous = this.get(decision.incidentId)!;
+      const incident = extendIncident(previous, hit, nowMs);
       this.write(incident);
-      return { decision, incident };
+      return { decision, incident, previous };
     }).immediate();
   }
 

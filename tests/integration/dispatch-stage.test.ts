@@ -90,6 +90,17 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     const verified = await verifyEvidence(join(dataDir, 'evidence'), readFileSync(join(dataDir, 'keys', 'evidence-ed25519.pub'), 'utf8'));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
 
+    // seen again a minute later: more evidence, a third revision chained after the others (the 3.84 s clip
+    // has no frame at 61 s, so the package says the latest still is missing instead of inventing one)
+    stage.onHit(hit(61));
+    stage.onHit(hit(62)); // the same minute: no further revision
+    await stage.idle();
+    const r3 = JSON.parse(readFileSync(join(dataDir, 'evidence', ticket.ticketId, 'r3', 'meta.json'), 'utf8'));
+    expect(r3).toMatchObject({ revision: 3, times: { latest: '2026-06-01T10:01:01.000+08:00' } });
+    expect(r3.missing.map((m: { item: string }) => m.item)).toContain('still-latest.png');
+    expect(existsSync(join(dataDir, 'evidence', ticket.ticketId, 'r4'))).toBe(false);
+    expect((await verifyEvidence(join(dataDir, 'evidence'), readFileSync(join(dataDir, 'keys', 'evidence-ed25519.pub'), 'utf8'))).ok).toBe(true);
+
     // the squad's reports move the incident forward; garbage is dead-lettered and changes nothing
     expect(await status.deliver('garbage')).toBe('dead_lettered');
     expect(sink.topic('dlq').length).toBe(1);
