@@ -39,3 +39,14 @@ export function gap(a: Box, b: Box): number {
 
 /** The smallest box holding both. */
 export const union = (a: Box, b: Box): Box => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
+
+/**
+ * Whether two boxes are one spot on the ground: overlapping (either covers a fifth of the other), or apart by
+ * at most `grow` times the wider one's width and never less than 0.05 of the frame. The static-object detector
+ * reports a pile as pieces while its outline settles, and a stall spreads (cart, baskets, a table beside the
+ * vendor), so "the same place" is looser than overlap. The rules and the incidents use this one test.
+ */
+export function sameSpot(a: Box, b: Box, grow: number): boolean {
+  if (coverage(a, b) > 0.2 || coverage(b, a) > 0.2) return true;
+  return gap(a, b) <= Math.max(0.05, grow * Math.max(a[2] - a[0], b[2] - b[0]));
+}

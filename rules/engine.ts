@@ -1,4 +1,4 @@
-import { coverage, gap, union } from '../core/box.js';
+import { coverage, sameSpot, union } from '../core/box.js';
 import type { Box, SemanticLabel } from '../detectors/contract.js';
 import { stillSec, type Track } from '../pipeline/tracker.js';
 import { footPoint, inWindows, pointInPolygon } from '../pipeline/zones.js';
@@ -68,16 +68,6 @@ export function vendorBeside(obj: Track, tracks: readonly Track[], tMs: number, 
 export interface EvaluateResult {
   hits: Hit[];
   fired: Map<string, { type: ViolationType; zoneId: string; box: Box }>;
-}
-
-/**
- * Whether a candidate box is at a spot that already fired: overlapping it, or within `grow` times the wider
- * box's width of it (at least 0.03 of the frame). The static-object detector may report one pile as a few
- * fragments, and a stall spreads — a cart, baskets, a table beside the vendor — so its spot is wider.
- */
-function sameSpot(a: Box, b: Box, grow: number): boolean {
-  if (coverage(a, b) > 0.2 || coverage(b, a) > 0.2) return true;
-  return gap(a, b) <= Math.max(0.03, grow * Math.max(a[2] - a[0], b[2] - b[0]));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { coverage, gap, union } from '../../core/box.js';
+import { sameSpot, union } from '../../core/box.js';
 import { haversineMeters } from '../../core/geo.js';
 import type { Hit } from '../../rules/types.js';
 import { OPEN_STATES, type HitDecision, type Incident } from './types.js';
@@ -24,8 +24,7 @@ export function samePlace(hit: Hit, inc: Incident, p: MatchParams): boolean {
   if (hit.zoneId !== inc.zoneId) return false;
   if (hit.position && inc.position) return haversineMeters(hit.position, inc.position) <= p.sameSpotMeters;
   if (hit.cameraId !== inc.cameraId) return false;
-  const w = Math.max(hit.box[2] - hit.box[0], inc.box[2] - inc.box[0]);
-  return coverage(hit.box, inc.box) > 0.2 || coverage(inc.box, hit.box) > 0.2 || gap(hit.box, inc.box) <= Math.max(0.05, 0.5 * w);
+  return sameSpot(hit.box, inc.box, 0.5);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { area, coverage, gap, iou, overlapOfSmaller, union } from '../../../core/box.js';
+import { area, coverage, gap, iou, overlapOfSmaller, sameSpot, union } from '../../../core/box.js';
 import type { Box } from '../../../detectors/contract.js';
 
 const a: Box = [0.1, 0.1, 0.3, 0.3];
@@ -28,5 +28,15 @@ describe('box geometry', () => {
     expect(coverage(a, small)).toBeCloseTo(0.25, 6);
     expect(union(a, [0.2, 0.05, 0.4, 0.2])).toEqual([0.1, 0.05, 0.4, 0.3]);
     expect(area(a)).toBeCloseTo(0.04, 9);
+  });
+
+  it.each<[string, [number, number, number, number], number, boolean]>([
+    ['overlapping by a fifth', [0.28, 0.1, 0.5, 0.3], 0.25, true],
+    ['a piece 0.045 below (the 0.05 floor)', [0.15, 0.345, 0.2, 0.4], 0.25, true],
+    ['0.1 apart, small boxes', [0.4, 0.1, 0.5, 0.3], 0.25, false],
+    ['0.1 apart, a stall spreads (1.5 widths)', [0.4, 0.1, 0.5, 0.3], 1.5, true],
+  ])('sameSpot: %s', (_n, b, grow, want) => {
+    expect(sameSpot(a, b, grow)).toBe(want);
+    expect(sameSpot(b, a, grow)).toBe(want);
   });
 });
