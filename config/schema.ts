@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { timezoneSchema, zoneSchema } from './zones.js';
 import { dispatchSchema } from './dispatch.js';
+import { consoleSchema } from './console.js';
 
 /**
  * The configuration file's schema (YAML, validated by zod). Every object is strict: an unknown key is an
@@ -201,7 +202,7 @@ export const configSchema = z.strictObject({
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
-      /** /metrics and /healthz (and the console later). 0 picks a free port. */
+      /** /metrics, /healthz and the console. 0 picks a free port. */
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .prefault({}),
@@ -221,6 +222,8 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
   cameras: z.array(cameraSchema).default([]),
   dispatch: dispatchSchema.optional(),
+  /** The command-room console: access tokens, plan view, live view. */
+  console: consoleSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;
