@@ -1,46 +1,402 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { RULE_IDS } from '../config/zones.js';
+import { isStreetwatchError, StreetwatchError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import { PROJECT_ROOT } from '../core/paths.js';
 import type { IncidentStore } from '../dispatcher/incidents/store.js';
+import { INCIDENT_STATES, type Incident } from '../dispatcher/incidents/types.js';
 import type { CameraStatus } from '../pipeline/camera.js';
+import { operatorAction, redispatch, squadStatus, type ActionDeps } from './actions.js';
+import { analytics } from './analytics.js';
+import { maySee, requireRole, roleLabel, TokenTable, UrlSigner, type Principal } from './auth.js';
+import { EvidenceReader } from './evidence.js';
+import { IncidentFeed } from './events.js';
+import type { LiveHub } from './live/hub.js';
+import { registerLiveRoute } from './live/route.js';
+import { incidentView, placeNames, planXY, type IncidentView } from './views.js';
 
+/**
+ * The process's HTTP endpoint and the command-room console (指挥室): /metrics and /healthz (no token), the
+ * console API (console/API.md, bearer tokens with roles) and the web app (console/web, no build step; ECharts
+ * and the JSMpeg player served from node_modules, nothing from a CDN).
+ */
 export interface HttpServerOptions {
   host: string;
   port: number;
   metrics: Metrics;
-  /** Live camera status for /healthz and /api/cameras. */
-  cameras: () => CameraStatus[];
+  log: Logger;
+  /** The running config (it changes on reload): names, zones, tokens are read from it on each request. */
+  config: () => Config;
+  /** The config file's folder (plan image, relative paths). */
+  baseDir: string;
+  /** Live camera status; absent in `streetwatch console` (cameras then show state 'unknown'). */
+  cameras?: () => CameraStatus[];
   /** Detector hosts' status for /api/detectors. */
   detectors?: () => unknown[];
-  /** The incident store: /api/incidents (with each one's ticket) and /api/false-positives. */
-  incidents?: Pick<IncidentStore, 'list' | 'ticket' | 'falsePositives'>;
+  store: IncidentStore;
+  evidence: EvidenceReader;
+  live?: LiveHub;
+  /** Publish outbox rows now (re-dispatch, squad status over Kafka); absent when this process has no relay. */
+  wakeRelay?: () => void;
+  now?: () => number;
+  env?: NodeJS.ProcessEnv;
 }
 
-/**
- * The process's HTTP endpoint: /metrics (Prometheus), /healthz, /api/cameras, /api/detectors, /api/incidents
- * and /api/false-positives. The command-room console (issue 6) grows on this same server.
- */
-export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; stop: () => Promise<void> }> {
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  CONSOLE_UNAUTHORIZED: 401,
+  CONSOLE_FORBIDDEN: 403,
+  CONSOLE_NOT_FOUND: 404,
+  CONSOLE_BAD_REQUEST: 400,
+  CONSOLE_CONFLICT: 409,
+  CONSOLE_UNAVAILABLE: 503,
+  TICKET_INVALID: 409,
+};
+
+const WEB_DIR = join(PROJECT_ROOT, 'console', 'web');
+const require = createRequire(import.meta.url);
+/** Vendor scripts the web app loads, from node_modules (pinned by package-lock). */
+const VENDOR: Record<string, string> = {
+  'echarts.min.js': join(dirname(require.resolve('echarts/package.json')), 'dist', 'echarts.min.js'),
+  'jsmpeg.min.js': join(dirname(require.resolve('@cycjimmy/jsmpeg-player')), 'jsmpeg-player.umd.min.js'),
+};
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function list(v: unknown): string[] | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new StreetwatchError('CONSOLE_BAD_REQUEST', 'filters are comma-separated lists');
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function ms(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new StreetwatchError('CONSOLE_BAD_REQUEST', `${name} must be a time in epoch milliseconds`);
+  return n;
+}
+
+function oneOf(values: string[] | undefined, allowed: readonly string[], name: string): string[] | undefined {
+  const bad = values?.filter((v) => !allowed.includes(v));
+  if (bad?.length) throw new StreetwatchError('CONSOLE_BAD_REQUEST', `unknown ${name} '${bad.join(', ')}'; use ${allowed.join(', ')}`);
+  return values;
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; feed: IncidentFeed; stop: () => Promise<void> }> {
+  const now = opts.now ?? Date.now;
+  const { store, evidence } = opts;
+  let tokens = new TokenTable(opts.config().console, opts.env ?? process.env, opts.log);
+  let tokensOf = opts.config();
+  /** Tokens follow config reloads (a new squad's token works without a restart). */
+  const table = () => {
+    const cfg = opts.config();
+    if (cfg !== tokensOf) {
+      tokensOf = cfg;
+      tokens = new TokenTable(cfg.console, opts.env ?? process.env, opts.log);
+    }
+    return tokens;
+  };
+  const signer = new UrlSigner();
+  const actions: ActionDeps = { store, config: opts.config, now, ...(opts.wakeRelay ? { wakeRelay: opts.wakeRelay } : {}) };
+
+  const thumbnails = new Map<string, { updatedMs: number; path: string | undefined }>();
+  /** The newest still of an incident (annotated first), looked up once per incident change. */
+  const thumbnail = async (inc: Incident): Promise<string | undefined> => {
+    const hit = thumbnails.get(inc.id);
+    if (hit && hit.updatedMs === inc.updatedMs) return hit.path && signer.sign(hit.path, now());
+    const revs = await evidence.revisions(inc.id);
+    const files = revs.flatMap((r) => r.files);
+    const pick = ['annotated', 'snapshot', 'still'].map((k) => files.filter((f) => f.kind === k).at(-1)).find(Boolean);
+    thumbnails.set(inc.id, { updatedMs: inc.updatedMs, path: pick?.path });
+    if (thumbnails.size > 5000) thumbnails.delete(thumbnails.keys().next().value!);
+    return pick && signer.sign(pick.path, now());
+  };
+  const view = (inc: Incident, thumb?: string): IncidentView => incidentView(opts.config(), inc, store.ticket(inc.id)?.ticket, thumb);
+  const viewWithThumb = async (inc: Incident) => view(inc, await thumbnail(inc));
+
+  const feed = new IncidentFeed({ store, view: (inc) => view(inc, thumbnails.get(inc.id)?.path ? signer.sign(thumbnails.get(inc.id)!.path!, now()) : undefined), log: opts.log, now });
+
   const app = Fastify({ logger: false });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(fastifyStatic, { root: WEB_DIR, prefix: '/web/', index: false });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/metrics')) {
+      const tile = opts.config().console.plan.tileUrl;
+      const tileOrigin = tile ? ` ${new URL(tile.replace(/\{[xyz]\}/g, '0')).origin}` : '';
+      reply.header(
+        'content-security-policy',
+        `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:${tileOrigin}; media-src 'self' blob:; connect-src 'self' ws: wss:${tileOrigin}; worker-src 'self' blob:; frame-ancestors 'none'`,
+      );
+    }
+    return payload;
+  });
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    if (isStreetwatchError(err) && STATUS[err.code]) {
+      return reply.code(STATUS[err.code]!).send({ error: err.code, message: err.message });
+    }
+    const e = err as { statusCode?: number; message?: string };
+    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: 'CONSOLE_BAD_REQUEST', message: e.message });
+    opts.log.error({ err }, 'console: request failed');
+    return reply.code(500).send({ error: 'INTERNAL', message: 'internal error; see the streetwatch log' });
+  });
+
+  const principal = (req: FastifyRequest): Principal =>
+    table().authenticate(req.headers.authorization, (req.query as { token?: string } | undefined)?.token);
+  const operator = (req: FastifyRequest) => {
+    const p = principal(req);
+    requireRole(p, 'command', 'admin');
+    return p;
+  };
+  /** An incident this principal may see, else 404 (a squad does not learn that another squad's incident exists). */
+  const visible = (p: Principal, id: string): Incident => {
+    const inc = store.get(id);
+    if (!inc || !maySee(p, store.ticket(id)?.squad)) throw new StreetwatchError('CONSOLE_NOT_FOUND', `no incident ${id}`);
+    return inc;
+  };
+
+  // --- unauthenticated: monitoring and the web app ---
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();
   });
   app.get('/healthz', async () => {
-    const cams = opts.cameras();
+    const cams = opts.cameras?.() ?? [];
     const count = (s: CameraStatus['state']) => cams.filter((c) => c.state === s).length;
     return { ok: true, cameras: { total: cams.length, up: count('up'), down: count('down'), failed: count('failed'), starting: count('starting'), ended: count('ended') } };
   });
-  app.get('/api/cameras', async () => opts.cameras());
-  app.get('/api/detectors', async () => opts.detectors?.() ?? []);
-  // Without brokers the tickets stay here (embedded mode): the command room reads them from this store.
-  app.get<{ Querystring: { state?: string; limit?: string } }>('/api/incidents', async (req, reply) => {
-    if (!opts.incidents) return reply.code(404).send({ error: 'this process keeps no incidents' });
-    const states = req.query.state ? req.query.state.split(',') : undefined;
-    const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100) || 100));
-    return opts.incidents.list({ ...(states ? { states } : {}), limit }).map((i) => ({ ...i, ticket: opts.incidents!.ticket(i.id)?.ticket ?? null }));
+  app.get('/', async (_req, reply) => reply.sendFile('index.html'));
+  app.get<{ Params: { file: string } }>('/vendor/:file', async (req, reply) => {
+    const file = VENDOR[req.params.file];
+    if (!file) throw new StreetwatchError('CONSOLE_NOT_FOUND', `no vendor file ${req.params.file}`);
+    reply.header('cache-control', 'public, max-age=86400');
+    return reply.sendFile(basename(file), dirname(file));
   });
-  app.get('/api/false-positives', async (_req, reply) => (opts.incidents ? opts.incidents.falsePositives() : reply.code(404).send({ error: 'this process keeps no incidents' })));
+
+  // --- API ---
+  app.get('/api/me', async (req) => {
+    const p = principal(req);
+    return { name: p.name, role: roleLabel(p), ...(p.squad ? { squad: p.squad } : {}), site: opts.config().site.name, timezone: opts.config().site.timezone };
+  });
+
+  app.get('/api/incidents', async (req) => {
+    const p = principal(req);
+    const q = req.query as Record<string, unknown>;
+    const limit = q.limit === undefined ? 100 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new StreetwatchError('CONSOLE_BAD_REQUEST', 'limit must be 1..1000');
+    const squads = list(q.squad);
+    if (p.role === 'squad' && squads && squads.some((s) => s !== p.squad)) return { items: [] };
+    const fromMs = ms(q.from, 'from');
+    const toMs = ms(q.to, 'to');
+    const rows = store.search({
+      ...(oneOf(list(q.type), RULE_IDS, 'type') && { types: list(q.type)! }),
+      ...(oneOf(list(q.state), INCIDENT_STATES, 'state') && { states: list(q.state)! }),
+      ...(list(q.camera) && { cameras: list(q.camera)! }),
+      ...(list(q.zone) && { zones: list(q.zone)! }),
+      ...(p.role === 'squad' ? { squads: [p.squad!] } : squads ? { squads } : {}),
+      ...(fromMs !== undefined && { fromMs }),
+      ...(toMs !== undefined && { toMs }),
+      limit,
+    });
+    return { items: await Promise.all(rows.map((r) => viewWithThumb(r.incident))) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/incidents/:id', async (req) => {
+    const p = principal(req);
+    const inc = visible(p, req.params.id);
+    const t = now();
+    const revisions = await evidence.revisions(inc.id);
+    return {
+      incident: await viewWithThumb(inc),
+      ticket: store.ticket(inc.id)?.ticket ?? null,
+      history: [{ atMs: inc.confirmedMs, kind: 'confirmed' }, ...store.history(inc.id)],
+      evidence: {
+        revisions: revisions.map((r) => ({ revision: r.revision, sealedAt: r.sealedAt, manifestSha256: r.manifestSha256, files: r.files.map(({ path, ...f }) => ({ ...f, url: signer.sign(path, t) })) })),
+        verification: await evidence.verify(inc.id, t),
+      },
+    };
+  });
+
+  for (const action of ['false-positive', 'close'] as const) {
+    app.post<{ Params: { id: string } }>(`/api/incidents/:id/${action}`, async (req) => {
+      const p = operator(req);
+      const inc = operatorAction(actions, p, req.params.id, action === 'close' ? 'close' : 'false_positive', req.body);
+      opts.log.info({ incident: inc.id, by: p.name, action }, `console: ${action}`);
+      return { incident: await viewWithThumb(inc) };
+    });
+  }
+  app.post<{ Params: { id: string } }>('/api/incidents/:id/redispatch', async (req) => {
+    const p = operator(req);
+    const inc = redispatch(actions, p, req.params.id, req.body);
+    opts.log.info({ incident: inc.id, by: p.name, squad: store.ticket(inc.id)?.squad }, 'console: ticket re-dispatched');
+    return { incident: await viewWithThumb(inc) };
+  });
+  app.post<{ Params: { id: string } }>('/api/incidents/:id/status', async (req, reply) => {
+    const p = principal(req);
+    requireRole(p, 'squad');
+    visible(p, req.params.id);
+    const r = squadStatus(actions, p, req.params.id, req.body);
+    opts.log.info({ incident: req.params.id, squad: p.squad, status: (req.body as { status: string }).status, via: r.via }, 'console: squad status');
+    return reply.code(r.via === 'kafka' ? 202 : 200).send({ via: r.via, incident: await viewWithThumb(r.incident) });
+  });
+
+  app.get<{ Params: { id: string; rev: string; file: string }; Querystring: { exp?: string; sig?: string } }>('/api/evidence/:id/:rev/:file', async (req, reply) => {
+    const { id, rev, file } = req.params;
+    const path = `/api/evidence/${id}/${rev}/${file}`;
+    // a signed URL was handed to someone allowed to see it; otherwise the bearer token decides
+    if (!signer.verify(path, req.query.exp, req.query.sig, now())) visible(principal(req), id);
+    const rel = await evidence.resolveFile(id, rev, file);
+    if (!rel) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no such evidence file');
+    reply.header('cache-control', 'private, max-age=3600');
+    return reply.sendFile(rel, evidence.root);
+  });
+
+  app.get('/api/cameras', async (req) => {
+    operator(req);
+    const cfg = opts.config();
+    const status = new Map((opts.cameras?.() ?? []).map((c) => [c.id, c]));
+    const open = store.openByCamera();
+    return cfg.cameras.map((c) => {
+      const s = status.get(c.id);
+      return {
+        ...(s ?? {}),
+        id: c.id,
+        ...(c.name !== undefined && { name: c.name }),
+        kind: s?.kind ?? c.source.kind,
+        state: s?.state ?? (opts.cameras ? (c.enabled ? 'starting' : 'disabled') : 'unknown'),
+        ...(c.location && { location: c.location }),
+        zones: c.zones.map((z) => ({ id: z.id, ...(z.name !== undefined && { name: z.name }), kind: z.kind })),
+        openIncidents: open.get(c.id)?.open ?? 0,
+        live: opts.live ? opts.live.status(c.id) : { available: false, viewers: 0, running: false },
+      };
+    });
+  });
+  app.get('/api/detectors', async (req) => {
+    operator(req);
+    return opts.detectors?.() ?? [];
+  });
+
+  /** Default window of analytics and the scoreboard: the last 30 days. */
+  const window = (q: Record<string, unknown>) => {
+    const to = ms(q.to, 'to') ?? now();
+    const from = ms(q.from, 'from') ?? to - 30 * DAY_MS;
+    if (from >= to) throw new StreetwatchError('CONSOLE_BAD_REQUEST', 'from must be before to');
+    return { from, to };
+  };
+  app.get('/api/analytics', async (req) => {
+    operator(req);
+    const q = req.query as Record<string, unknown>;
+    const { from, to } = window(q);
+    const type = oneOf(list(q.type), RULE_IDS, 'type')?.[0];
+    const cfg = opts.config();
+    return analytics(store.analyticsRows(from, to, type), { from, to, timezone: cfg.site.timezone, types: type ? [type] : RULE_IDS, names: placeNames(cfg) });
+  });
+  app.get('/api/scoreboard', async (req) => {
+    operator(req);
+    const { from, to } = window(req.query as Record<string, unknown>);
+    const cfg = opts.config();
+    const zoneName = (cam: string, zone: string) => cfg.cameras.find((c) => c.id === cam)?.zones.find((z) => z.id === zone)?.name;
+    return {
+      from,
+      to,
+      rows: store.scoreboard(from, to).map((r) => {
+        const zn = zoneName(r.cameraId, r.zoneId);
+        const judged = r.confirmed + r.falsePositive;
+        return { ...r, ...(zn !== undefined && { zoneName: zn }), precision: judged ? r.confirmed / judged : null };
+      }),
+    };
+  });
+  app.get('/api/false-positives', async (req) => {
+    operator(req);
+    return store.falsePositives();
+  });
+
+  app.get('/api/plan', async (req) => {
+    operator(req);
+    const cfg = opts.config();
+    const { image, bounds, tileUrl } = cfg.console.plan;
+    const status = new Map((opts.cameras?.() ?? []).map((c) => [c.id, c.state]));
+    const counts = store.openByCamera();
+    return {
+      ...(image && { image: '/api/plan/image' }),
+      ...(tileUrl && { tileUrl }),
+      ...(bounds && { bounds }),
+      cameras: cfg.cameras
+        .filter((c) => c.location)
+        .map((c) => ({
+          id: c.id,
+          ...(c.name !== undefined && { name: c.name }),
+          lat: c.location!.lat,
+          lon: c.location!.lon,
+          ...(bounds && planXY(bounds, c.location!.lat, c.location!.lon)),
+          incidents: counts.get(c.id)?.total ?? 0,
+          open: counts.get(c.id)?.open ?? 0,
+          state: status.get(c.id) ?? (opts.cameras ? 'starting' : 'unknown'),
+        })),
+    };
+  });
+  app.get('/api/plan/image', async (req, reply) => {
+    operator(req);
+    const image = opts.config().console.plan.image;
+    if (!image) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no plan image configured (console.plan.image)');
+    const file = resolve(opts.baseDir, image);
+    return reply.sendFile(basename(file), dirname(file));
+  });
+
+  app.get('/api/admin/tokens', async (req) => {
+    requireRole(principal(req), 'admin');
+    return table().principals().map((p) => ({ name: p.name, role: roleLabel(p) }));
+  });
+
+  // --- WebSockets ---
+  /** Refuses the upgrade with the usual JSON error when the token is missing or wrong. */
+  const wsAuth = (roles: Principal['role'][]) => async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      requireRole(principal(req), ...roles);
+    } catch (e) {
+      const code = isStreetwatchError(e) ? e.code : 'INTERNAL';
+      return reply.code(STATUS[code as ErrorCode] ?? 500).send({ error: code, message: (e as Error).message });
+    }
+  };
+  app.get('/api/events', { websocket: true, preValidation: wsAuth(['command', 'admin', 'squad']) }, (socket, req) => {
+    const p = principal(req);
+    socket.send(JSON.stringify({ type: 'hello', role: roleLabel(p) }));
+    const unsubscribe = feed.subscribe(p, (msg) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+    });
+    socket.on('close', unsubscribe);
+  });
+  if (opts.live) {
+    const live = opts.live;
+    registerLiveRoute(app, live, (req) => {
+      try {
+        requireRole(principal(req), 'command', 'admin');
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  await feed.start();
   const address = await app.listen({ host: opts.host, port: opts.port });
   let closed: Promise<void> | undefined;
-  return { app, url: address, stop: () => (closed ??= app.close()) };
+  return {
+    app,
+    url: address,
+    feed,
+    stop: () =>
+      (closed ??= (async () => {
+        await feed.stop();
+        await app.close();
+      })()),
+  };
 }

@@ -64,6 +64,22 @@ export const ErrorCodes = {
   /** publish() or a status source used outside start()…stop(). */
   SINK_NOT_STARTED: 'SINK_NOT_STARTED',
   STORE_FAILED: 'STORE_FAILED',
+  /** Console: no token, an unknown token, or no tokens configured (console.tokens). */
+  CONSOLE_UNAUTHORIZED: 'CONSOLE_UNAUTHORIZED',
+  /** Console: the token's role may not use this route. */
+  CONSOLE_FORBIDDEN: 'CONSOLE_FORBIDDEN',
+  /** Console: no such incident, file or camera — or one this token may not see. */
+  CONSOLE_NOT_FOUND: 'CONSOLE_NOT_FOUND',
+  /** Console: a malformed query, body or path (a path outside the evidence root among them). */
+  CONSOLE_BAD_REQUEST: 'CONSOLE_BAD_REQUEST',
+  /** Console: the action is not possible in the incident's state. */
+  CONSOLE_CONFLICT: 'CONSOLE_CONFLICT',
+  /** Console: the feature is not available in this process (no dispatch config, no plan image…). */
+  CONSOLE_UNAVAILABLE: 'CONSOLE_UNAVAILABLE',
+  /** Live view: console.live.maxStreams streams already run. */
+  LIVE_LIMIT: 'LIVE_LIMIT',
+  /** Live view: the camera's stream could not be started or keeps failing. */
+  LIVE_FAILED: 'LIVE_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

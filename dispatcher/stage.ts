@@ -63,7 +63,8 @@ export class DispatchStage implements Service {
   private transport: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   private readonly keys: EvidenceKeys;
-  private readonly evidenceRoot: string;
+  /** Where the evidence packages are (the console serves them from here). */
+  readonly evidenceRoot: string;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retiring: Promise<void> = Promise.resolve();
   private pending = 0;
@@ -160,6 +161,16 @@ export class DispatchStage implements Service {
     await this.transport;
   }
 
+  /** The evidence signing key's public half (the console verifies packages with it). */
+  get publicKeyPem(): string {
+    return this.keys.publicKeyPem;
+  }
+
+  /** Rows were written to the outbox by someone else (the console): publish them now. */
+  wakeRelay(): void {
+    this.relay?.wake();
+  }
+
   /** A new config (hot reload): routing, zones and cameras for tickets made from now on. */
   apply(config: Config): void {
     this.config = config;
@@ -210,6 +221,7 @@ export class DispatchStage implements Service {
       .then(async () => {
         const full = await this.packager.package({ ...req, revision: 2, allMoments: true });
         this.o.log.info({ incident: req.incidentId, dir: full.dir, elapsedMs: full.elapsedMs }, 'evidence: full-resolution package sealed');
+        this.store.touch(req.incidentId, this.now()); // the console shows the new evidence
       })
       .catch((e: unknown) => {
         this.counts.evidenceFailed++;
@@ -231,6 +243,7 @@ export class DispatchStage implements Service {
       .then(async () => {
         const revision = (await this.packager.revisions(inc.id)) + 1;
         await this.packager.package({ ...req, revision });
+        this.store.touch(inc.id, this.now());
       })
       .catch((e: unknown) => this.o.log.warn({ err: e, incident: inc.id }, 'evidence: the update for a later sighting failed; the earlier packages stand'))
       .finally(() => this.packaging--);

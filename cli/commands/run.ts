@@ -3,7 +3,10 @@ import { watchConfig } from '../../config/watch.js';
 import { isStreetwatchError } from '../../core/errors.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
+import { EvidenceReader } from '../../console/evidence.js';
+import { LiveHub } from '../../console/live/hub.js';
 import { startHttpServer } from '../../console/server.js';
+import { resolveCamera } from '../../config/schema.js';
 import { createRegistry } from '../../detectors/index.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { createTransport } from '../../dispatcher/transport.js';
@@ -13,12 +16,12 @@ import { Runtime } from '../../pipeline/runtime.js';
 import { createTelemetryPositionSource } from '../../pipeline/sources/vehicle.js';
 import { parseCli } from '../args.js';
 
-export const summary = 'run the pipeline on a config file (embedded mode), serving /metrics and /healthz';
+export const summary = 'run the pipeline on a config file (embedded mode), serving the console, /metrics and /healthz';
 
 const HELP = `usage: streetwatch run --config <file> [--port N] [--host H]
 
-Runs every enabled camera of the config, logs JSON lines (pino) on stdout and serves /metrics, /healthz and
-/api/cameras. The config is reloaded on SIGHUP and when the file changes: cameras are added, removed or
+Runs every enabled camera of the config, logs JSON lines (pino) on stdout and serves the command-room console
+(http://<host>:<port>/, API in console/API.md; tokens from console.tokens), /metrics and /healthz. The config is reloaded on SIGHUP and when the file changes: cameras are added, removed or
 restarted as needed, untouched cameras keep running, and an invalid new config is rejected (the running one
 stays). SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
 
@@ -76,20 +79,30 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`streetwatch run: --port must be 0..65535, got '${values.port}'\n`);
     return 2;
   }
+  let config = loaded.config;
+  const live = new LiveHub({ config: config.console.live, log, cameras: () => config.cameras.filter((c) => c.enabled).map((c) => ({ camera: resolveCamera(config, c), baseDir: loaded.baseDir })) });
+  await live.start();
   const http = await startHttpServer({
     host: values.host ?? loaded.config.http.host,
     port,
     metrics,
+    log,
+    config: () => config,
+    baseDir: loaded.baseDir,
     cameras: () => runtime.status(),
     detectors: () => detection.status(),
-    incidents: dispatch.store,
+    store: dispatch.store,
+    evidence: new EvidenceReader(dispatch.evidenceRoot, dispatch.publicKeyPem),
+    live,
+    wakeRelay: () => dispatch.wakeRelay(),
   });
   try {
     await runtime.start();
   } catch (e) {
+    await http.stop();
+    await live.stop();
     await runtime.stop();
     await dispatch.stop();
-    await http.stop();
     throw e;
   }
   log.info({ url: http.url, config: loaded.file, cameras: loaded.config.cameras.length, detectors: detection.status().map((d) => d.id) }, 'streetwatch running');
@@ -101,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
         const next = await loadConfig(loaded.file);
         const res = await runtime.apply(next.config, next.baseDir);
         dispatch.apply(next.config);
+        config = next.config;
         metrics.configReloads.inc({ result: 'applied' });
         log.info({ why, ...res }, 'config reloaded');
         if (res.needsRestart.length) log.warn({ sections: res.needsRestart }, 'these settings changed but take effect only after a restart');
@@ -124,9 +138,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   unwatch();
   await reloading;
+  await http.stop();
+  await live.stop();
   await runtime.stop();
   await dispatch.stop();
-  await http.stop();
   log.info('stopped');
   return 0;
 }

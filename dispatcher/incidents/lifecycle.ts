@@ -24,3 +24,25 @@ export function applyStatus(inc: Incident, status: TicketStatus, atMs: number, n
   const closing = OPEN_STATES.has(inc.state) && !OPEN_STATES.has(state);
   return { ...inc, state, updatedMs: nowMs, ...(closing ? { closedMs: atMs } : {}) };
 }
+
+/**
+ * Operator actions from the console. Unlike squad reports they may move an incident back: an operator who
+ * reviews the evidence overrules (a resolved incident can still be found a false positive; a rejected one can
+ * be re-dispatched). Each returns undefined when the action changes nothing, so the caller answers 409.
+ */
+export function operatorReject(inc: Incident, by: string, note: string | undefined, nowMs: number): Incident | undefined {
+  if (inc.state === 'rejected') return undefined;
+  return { ...inc, state: 'rejected', updatedMs: nowMs, closedMs: inc.closedMs ?? nowMs, resolution: { status: 'rejected_false_positive', by, ...(note ? { note } : {}), atMs: nowMs } };
+}
+
+/** Closes an open incident as handled (e.g. settled by phone, or a duplicate the squad need not visit). */
+export function operatorClose(inc: Incident, by: string, note: string | undefined, nowMs: number): Incident | undefined {
+  if (!OPEN_STATES.has(inc.state)) return undefined;
+  return { ...inc, state: 'resolved', updatedMs: nowMs, closedMs: nowMs, resolution: { status: 'closed', by, ...(note ? { note } : {}), atMs: nowMs } };
+}
+
+/** Re-issuing the ticket reopens the incident: confirmed until the broker acknowledges the new ticket. */
+export function reopenForRedispatch(inc: Incident, nowMs: number): Incident {
+  const { closedMs: _c, resolution: _r, ...rest } = inc;
+  return { ...rest, state: 'confirmed', updatedMs: nowMs, redispatches: (inc.redispatches ?? 0) + 1 };
+}

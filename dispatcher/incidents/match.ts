@@ -64,6 +64,7 @@ export function incidentFromHit(id: string, hit: Hit, nowMs: number, recurrenceO
     trackIds: hit.trackIds,
     frames: { confirmed: hit.frame, latest: hit.frame },
     ...(recurrenceOf !== undefined ? { recurrenceOf } : {}),
+    createdMs: nowMs,
     updatedMs: nowMs,
   };
 }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StreetwatchError } from '../../core/errors.js';
 import type { Hit } from '../../rules/types.js';
-import { applyStatus, markDispatched } from './lifecycle.js';
+import { applyStatus, markDispatched, operatorClose, operatorReject, reopenForRedispatch } from './lifecycle.js';
 import { decide, extendIncident, incidentFromHit, type MatchParams } from './match.js';
 import type { HitDecision, Incident, TicketStatus } from './types.js';
 
@@ -88,6 +88,18 @@ CREATE TABLE IF NOT EXISTS status_reports (
   received_ms INTEGER NOT NULL,
   PRIMARY KEY (ticket_id, status, at_ms)
 );
+CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated_ms);
+CREATE INDEX IF NOT EXISTS tickets_squad ON tickets (squad);
+-- What happened to an incident besides squad reports (those are in status_reports): ticket issued and sent,
+-- operator actions. Read by the console's history; additive, so it needs no schema version change.
+CREATE TABLE IF NOT EXISTS incident_events (
+  incident_id TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  by TEXT,
+  note TEXT
+);
+CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, at_ms);
 CREATE TABLE IF NOT EXISTS false_positives (
   detector TEXT NOT NULL,
   camera_id TEXT NOT NULL,
@@ -104,6 +116,30 @@ export function subjectOf(inc: Pick<Incident, 'type' | 'shop' | 'site' | 'camera
 }
 
 type Row = { data: string };
+
+export interface IncidentQuery {
+  types?: readonly string[];
+  states?: readonly string[];
+  cameras?: readonly string[];
+  zones?: readonly string[];
+  squads?: readonly string[];
+  ids?: readonly string[];
+  /** On confirmedMs: [fromMs, toMs). */
+  fromMs?: number;
+  toMs?: number;
+  updatedSinceMs?: number;
+  oldestFirst?: boolean;
+  limit?: number;
+}
+
+export interface AnalyticsRow {
+  type: string;
+  cameraId: string;
+  zoneId: string;
+  subject: string;
+  shopName?: string;
+  confirmedMs: number;
+}
 
 export class IncidentStore {
   private db: Database.Database | undefined;
@@ -202,6 +238,9 @@ export class IncidentStore {
       const r = this.conn.prepare('INSERT OR IGNORE INTO tickets (id, squad, created_ms, json) VALUES (?, ?, ?, ?)').run(t.incidentId, t.squad, nowMs, value);
       if (r.changes === 0) return false;
       this.conn.prepare('INSERT INTO outbox (topic, key, value, headers, created_ms) VALUES (?, ?, ?, ?, ?)').run(t.topic, t.squad, value, JSON.stringify({ 'ticket-id': t.incidentId, ...t.headers }), nowMs);
+      this.recordEvent(t.incidentId, 'ticket_issued', nowMs, t.squad);
+      // the console's change feed shows the squad as soon as the ticket exists
+      this.touch(t.incidentId, nowMs);
       return true;
     }).immediate();
   }
@@ -223,9 +262,14 @@ export class IncidentStore {
     this.conn.transaction(() => {
       for (const r of rows) {
         this.conn.prepare('UPDATE outbox SET sent_ms = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?').run(nowMs, r.seq);
+        // status reports the console publishes for squads go through this outbox too: they dispatch nothing
+        if (r.headers.kind === 'ticket-status') continue;
         const id = r.headers['ticket-id'];
         const inc = id ? this.get(id) : undefined;
-        if (inc) this.write(markDispatched(inc, nowMs));
+        if (inc) {
+          this.write(markDispatched(inc, nowMs));
+          this.recordEvent(inc.id, 'ticket_sent', nowMs, r.key);
+        }
       }
     })();
   }
@@ -247,11 +291,9 @@ export class IncidentStore {
       if (r.changes === 0) return 'duplicate' as const;
       const next = applyStatus(inc, s.status, s.atMs, nowMs);
       if (!next) return 'no_change' as const;
-      this.write(next);
-      if (next.state === 'rejected') {
-        const up = this.conn.prepare('INSERT INTO false_positives (detector, camera_id, zone_id, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1');
-        for (const d of inc.detectors) up.run(d, inc.cameraId, inc.zoneId);
-      }
+      const closing = next.state === 'resolved' || next.state === 'rejected';
+      this.write(closing ? { ...next, resolution: { status: s.status === 'resolved' ? 'resolved' : 'rejected_false_positive', by: s.squad ? `squad:${s.squad}` : 'squad', atMs: s.atMs } } : next);
+      if (next.state === 'rejected') this.countFalsePositive(inc);
       return 'applied' as const;
     }).immediate();
   }
@@ -269,6 +311,140 @@ export class IncidentStore {
       .prepare<[], { detector: string; camera_id: string; zone_id: string; count: number }>('SELECT * FROM false_positives ORDER BY count DESC')
       .all()
       .map((r) => ({ detector: r.detector, cameraId: r.camera_id, zoneId: r.zone_id, count: r.count }));
+  }
+
+  private countFalsePositive(inc: Incident): void {
+    const up = this.conn.prepare('INSERT INTO false_positives (detector, camera_id, zone_id, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1');
+    for (const d of inc.detectors) up.run(d, inc.cameraId, inc.zoneId);
+  }
+
+  recordEvent(incidentId: string, kind: string, atMs: number, by?: string, note?: string): void {
+    this.conn.prepare('INSERT INTO incident_events (incident_id, at_ms, kind, by, note) VALUES (?, ?, ?, ?, ?)').run(incidentId, atMs, kind, by ?? null, note ?? null);
+  }
+
+  /** Marks an incident changed (new evidence, a ticket) so the console's change feed sends it again. */
+  touch(id: string, nowMs: number): void {
+    const inc = this.get(id);
+    if (inc) this.write({ ...inc, updatedMs: Math.max(nowMs, inc.updatedMs) });
+  }
+
+  /**
+   * An operator's action from the console, with who did it, in one transaction. 'not_found' for an unknown
+   * id, 'no_change' when the incident's state does not allow it.
+   */
+  operatorAction(id: string, action: 'false_positive' | 'close', by: string, note: string | undefined, nowMs: number): Incident | 'not_found' | 'no_change' {
+    return this.conn.transaction(() => {
+      const inc = this.get(id);
+      if (!inc) return 'not_found' as const;
+      const next = action === 'false_positive' ? operatorReject(inc, by, note, nowMs) : operatorClose(inc, by, note, nowMs);
+      if (!next) return 'no_change' as const;
+      this.write(next);
+      if (action === 'false_positive') this.countFalsePositive(inc);
+      this.recordEvent(id, action === 'false_positive' ? 'false_positive' : 'closed', nowMs, by, note);
+      return next;
+    }).immediate();
+  }
+
+  /**
+   * Re-issues an incident's ticket (same ticket id, new issue time, maybe another squad): the ticket row is
+   * replaced, a new outbox row written and the incident reopened, in one transaction.
+   */
+  redispatch(id: string, t: { squad: string; ticket: unknown; topic: string; headers?: Record<string, string> }, by: string, note: string | undefined, nowMs: number): Incident | 'not_found' {
+    return this.conn.transaction(() => {
+      const inc = this.get(id);
+      if (!inc) return 'not_found' as const;
+      const next = reopenForRedispatch(inc, nowMs);
+      const value = JSON.stringify(t.ticket);
+      this.conn.prepare('INSERT INTO tickets (id, squad, created_ms, json) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET squad = excluded.squad, json = excluded.json').run(id, t.squad, nowMs, value);
+      this.conn
+        .prepare('INSERT INTO outbox (topic, key, value, headers, created_ms) VALUES (?, ?, ?, ?, ?)')
+        .run(t.topic, t.squad, value, JSON.stringify({ 'ticket-id': id, redispatch: String(next.redispatches), ...t.headers }), nowMs);
+      this.write(next);
+      this.recordEvent(id, 'redispatched', nowMs, by, note ?? `→ ${t.squad}`);
+      return next;
+    }).immediate();
+  }
+
+  /** A message for the relay to publish that is not a ticket (a squad's status sent from the console). */
+  enqueueMessage(m: { topic: string; key: string; value: string; headers: Record<string, string> }, nowMs: number): void {
+    this.conn.prepare('INSERT INTO outbox (topic, key, value, headers, created_ms) VALUES (?, ?, ?, ?, ?)').run(m.topic, m.key, m.value, JSON.stringify(m.headers), nowMs);
+  }
+
+  /** Everything that happened to an incident, oldest first: events, and the squads' reports. */
+  history(id: string): { atMs: number; kind: string; by?: string; note?: string }[] {
+    const rows = this.conn
+      .prepare<[string, string], { at_ms: number; kind: string; by: string | null; note: string | null }>(
+        `SELECT at_ms, kind, by, note FROM incident_events WHERE incident_id = ?
+         UNION ALL SELECT at_ms, status AS kind, CASE WHEN squad IS NULL THEN NULL ELSE 'squad:' || squad END AS by, NULL AS note FROM status_reports WHERE ticket_id = ?
+         ORDER BY at_ms`,
+      )
+      .all(id, id);
+    return rows.map((r) => ({ atMs: r.at_ms, kind: r.kind, ...(r.by !== null ? { by: r.by } : {}), ...(r.note !== null ? { note: r.note } : {}) }));
+  }
+
+  /**
+   * Incidents by the console's filters, newest change first. `squad` keeps those whose ticket is for that
+   * squad (an incident without a ticket has no squad).
+   */
+  search(q: IncidentQuery): { incident: Incident; squad?: string }[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const inList = (col: string, values: readonly string[] | undefined) => {
+      if (!values?.length) return;
+      where.push(`${col} IN (${values.map(() => '?').join(', ')})`);
+      args.push(...values);
+    };
+    inList('i.type', q.types);
+    inList('i.state', q.states);
+    inList('i.camera_id', q.cameras);
+    inList('i.zone_id', q.zones);
+    inList('t.squad', q.squads);
+    if (q.fromMs !== undefined) (where.push('i.confirmed_ms >= ?'), args.push(q.fromMs));
+    if (q.toMs !== undefined) (where.push('i.confirmed_ms < ?'), args.push(q.toMs));
+    if (q.updatedSinceMs !== undefined) (where.push('i.updated_ms >= ?'), args.push(q.updatedSinceMs));
+    if (q.ids?.length) inList('i.id', q.ids);
+    const sql = `SELECT i.data, t.squad FROM incidents i LEFT JOIN tickets t ON t.id = i.id ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY i.updated_ms ${q.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`;
+    return this.conn
+      .prepare<unknown[], { data: string; squad: string | null }>(sql)
+      .all(...args, q.limit ?? 100)
+      .map((r) => ({ incident: JSON.parse(r.data) as Incident, ...(r.squad !== null ? { squad: r.squad } : {}) }));
+  }
+
+  /**
+   * Per detector, camera and zone: incidents a squad confirmed (accepted, on site, resolved, or closed by an
+   * operator), false positives (a squad's rejection or an operator's mark), and those still waiting.
+   */
+  scoreboard(fromMs: number, toMs: number): { detector: string; cameraId: string; zoneId: string; confirmed: number; falsePositive: number; pending: number }[] {
+    return this.conn
+      .prepare<[number, number], { detector: string; camera_id: string; zone_id: string; confirmed: number; fp: number; pending: number }>(
+        `SELECT d.value AS detector, i.camera_id, i.zone_id,
+           SUM(i.state IN ('acknowledged', 'resolved')) AS confirmed, SUM(i.state = 'rejected') AS fp, SUM(i.state IN ('confirmed', 'dispatched')) AS pending
+         FROM incidents i, json_each(i.data, '$.detectors') d
+         WHERE i.confirmed_ms >= ? AND i.confirmed_ms < ?
+         GROUP BY d.value, i.camera_id, i.zone_id ORDER BY d.value, i.camera_id, i.zone_id`,
+      )
+      .all(fromMs, toMs)
+      .map((r) => ({ detector: r.detector, cameraId: r.camera_id, zoneId: r.zone_id, confirmed: r.confirmed, falsePositive: r.fp, pending: r.pending }));
+  }
+
+  /** The columns analytics groups by, for incidents confirmed in [from, to); false positives excluded. */
+  analyticsRows(fromMs: number, toMs: number, type?: string): AnalyticsRow[] {
+    return this.conn
+      .prepare<unknown[], { type: string; camera_id: string; zone_id: string; subject: string; shop: string | null; confirmed_ms: number }>(
+        `SELECT type, camera_id, zone_id, subject, json_extract(data, '$.shop.name') AS shop, confirmed_ms FROM incidents
+         WHERE confirmed_ms >= ? AND confirmed_ms < ? AND state != 'rejected' ${type ? 'AND type = ?' : ''}`,
+      )
+      .all(fromMs, toMs, ...(type ? [type] : []))
+      .map((r) => ({ type: r.type, cameraId: r.camera_id, zoneId: r.zone_id, subject: r.subject, ...(r.shop !== null ? { shopName: r.shop } : {}), confirmedMs: r.confirmed_ms }));
+  }
+
+  /** Open incidents per camera (the camera wall and the plan view). */
+  openByCamera(): Map<string, { open: number; total: number }> {
+    const rows = this.conn
+      .prepare<[], { camera_id: string; open: number; total: number }>("SELECT camera_id, SUM(state IN ('confirmed', 'dispatched', 'acknowledged')) AS open, COUNT(*) AS total FROM incidents GROUP BY camera_id")
+      .all();
+    return new Map(rows.map((r) => [r.camera_id, { open: r.open, total: r.total }]));
   }
 
   list(opts: { states?: readonly string[]; limit?: number } = {}): Incident[] {

@@ -48,6 +48,12 @@ export interface Incident {
   recurrenceOf?: string;
   /** When it left the open states. */
   closedMs?: number;
+  /** Who closed it and how (a squad's report or an operator's action in the console). */
+  resolution?: { status: 'resolved' | 'rejected_false_positive' | 'closed'; by: string; note?: string; atMs: number };
+  /** Times an operator re-issued its ticket. */
+  redispatches?: number;
+  /** When this store made it (absent in incidents stored before the console existed). */
+  createdMs?: number;
   updatedMs: number;
 }
 

@@ -1,0 +1,113 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ConsoleConfig } from '../config/console.js';
+import { StreetwatchError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+
+/**
+ * Who is asking: bearer tokens from `console.tokens` (literal, or an environment variable named by
+ * `tokenEnv`), each with a role. Tokens are looked up by their SHA-256, so the comparison time does not
+ * depend on how much of a guessed token is right, and no secret is kept in a map key.
+ */
+
+export type Role = 'command' | 'admin' | 'squad';
+
+export interface Principal {
+  /** The token's holder (console.tokens[].name): recorded on every action. */
+  name: string;
+  role: Role;
+  /** For role 'squad': the squad id. */
+  squad?: string;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export function parseRole(role: string): { role: Role; squad?: string } {
+  if (role.startsWith('squad:')) return { role: 'squad', squad: role.slice('squad:'.length) };
+  return { role: role as Role };
+}
+
+export function roleLabel(p: Principal): string {
+  return p.role === 'squad' ? `squad:${p.squad}` : p.role;
+}
+
+export class TokenTable {
+  private readonly byHash = new Map<string, Principal>();
+
+  /** Tokens whose environment variable is unset are left out with a warning: the rest of the console works. */
+  constructor(cfg: ConsoleConfig, env: NodeJS.ProcessEnv, log?: Logger) {
+    cfg.tokens.forEach((t, i) => {
+      const secret = t.token ?? (t.tokenEnv ? env[t.tokenEnv] : undefined);
+      if (!secret) {
+        log?.warn({ token: t.name, env: t.tokenEnv }, `console.tokens[${i}] (${t.name}): environment variable ${t.tokenEnv} is not set; this token cannot log in until it is set and streetwatch restarted`);
+        return;
+      }
+      if (secret.length < 16) {
+        log?.warn({ token: t.name, env: t.tokenEnv }, `console.tokens[${i}] (${t.name}): the token in ${t.tokenEnv} is shorter than 16 characters; refused, use a long random token`);
+        return;
+      }
+      this.byHash.set(sha(secret), { name: t.name, ...parseRole(t.role) });
+    });
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  principals(): Principal[] {
+    return [...this.byHash.values()];
+  }
+
+  /** The principal of `Authorization: Bearer <token>` or of a `token` query value; throws 401 otherwise. */
+  authenticate(authorization: string | undefined, queryToken: string | undefined): Principal {
+    if (this.byHash.size === 0) {
+      throw new StreetwatchError('CONSOLE_UNAUTHORIZED', 'no console tokens are configured; add console.tokens to the config (token or tokenEnv, with a role) and restart');
+    }
+    const m = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
+    const token = m?.[1] ?? queryToken;
+    if (!token) throw new StreetwatchError('CONSOLE_UNAUTHORIZED', 'no token: send Authorization: Bearer <token> (WebSockets: ?token=<token>)');
+    const p = this.byHash.get(sha(token));
+    if (!p) throw new StreetwatchError('CONSOLE_UNAUTHORIZED', 'unknown token; ask the administrator for a token from console.tokens');
+    return p;
+  }
+}
+
+export function requireRole(p: Principal, ...roles: Role[]): void {
+  if (!roles.includes(p.role)) {
+    throw new StreetwatchError('CONSOLE_FORBIDDEN', `role ${roleLabel(p)} may not do this (needs ${roles.join(' or ')})`);
+  }
+}
+
+/** Whether a principal may see an incident whose ticket is for `squad` (undefined: no ticket yet). */
+export function maySee(p: Principal, squad: string | undefined): boolean {
+  return p.role !== 'squad' || (squad !== undefined && squad === p.squad);
+}
+
+/**
+ * Signed evidence URLs: `<img>` and `<video>` cannot send a bearer header, and a token in the URL would end up
+ * in history and proxies. The server signs each evidence path it hands out to a principal allowed to see it,
+ * with a per-process key, valid for `ttlMs`; a guessed or altered path fails the signature.
+ */
+export class UrlSigner {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer = randomBytes(32), private readonly ttlMs = 3600_000) {
+    this.key = key;
+  }
+
+  sign(path: string, nowMs: number): string {
+    const exp = Math.floor((nowMs + this.ttlMs) / 1000);
+    return `${path}?exp=${exp}&sig=${this.mac(path, exp)}`;
+  }
+
+  verify(path: string, exp: string | undefined, sig: string | undefined, nowMs: number): boolean {
+    if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return false;
+    if (Number(exp) * 1000 < nowMs) return false;
+    const want = Buffer.from(this.mac(path, Number(exp)));
+    const got = Buffer.from(sig);
+    return want.length === got.length && timingSafeEqual(want, got);
+  }
+
+  private mac(path: string, exp: number): string {
+    return createHmac('sha256', this.key).update(`${exp}\n${path}`).digest('base64url');
+  }
+}
