@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -348,6 +349,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     const image = opts.config().console.plan.image;
     if (!image) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no plan image configured (console.plan.image)');
     const file = resolve(opts.baseDir, image);
+    if (!existsSync(file)) throw new StreetwatchError('CONSOLE_NOT_FOUND', `the plan image ${file} (console.plan.image) does not exist; fix the path in the config`);
     return reply.sendFile(basename(file), dirname(file));
   });
 

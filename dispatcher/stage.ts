@@ -12,6 +12,7 @@ import { createKeyFiles, loadKeyFiles, PRIVATE_KEY_FILE, type EvidenceKeys } fro
 import { applyRetention } from './evidence/retention.js';
 import { EvidencePackager, type EvidencePackage, type EvidenceRequest } from './evidence/packager.js';
 import { IncidentStore } from './incidents/store.js';
+import { dispatchPaths } from './paths.js';
 import type { Incident } from './incidents/types.js';
 import { OutboxRelay, type RelayOptions } from './outbox/relay.js';
 import type { StatusSource, TicketSink } from './sink/sink.js';
@@ -74,15 +75,14 @@ export class DispatchStage implements Service {
   constructor(private readonly o: DispatchStageOptions) {
     this.config = o.config;
     this.now = o.now ?? Date.now;
-    const dataDir = resolve(o.baseDir, o.config.storage.dataDir);
-    const keysDir = o.config.evidence.keysDir ? resolve(o.baseDir, o.config.evidence.keysDir) : join(dataDir, 'keys');
+    const { storeFile, evidenceRoot, keysDir } = dispatchPaths(o.config, o.baseDir);
     if (!existsSync(join(keysDir, PRIVATE_KEY_FILE))) {
       const made = createKeyFiles(keysDir);
       o.log.warn({ keyId: made.keyId, publicKey: made.publicPath }, 'evidence: no signing key yet, made a new Ed25519 key pair; keep it (packages signed with it need it to verify)');
     }
-    this.store = new IncidentStore(join(dataDir, 'streetwatch.db'), randomUUID);
+    this.store = new IncidentStore(storeFile, randomUUID);
     this.keys = loadKeyFiles(keysDir);
-    this.evidenceRoot = o.config.evidence.root ? resolve(o.baseDir, o.config.evidence.root) : join(dataDir, 'evidence');
+    this.evidenceRoot = evidenceRoot;
     this.packager = new EvidencePackager({
       root: this.evidenceRoot,
       keys: this.keys,

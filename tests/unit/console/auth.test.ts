@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { consoleSchema } from '../../../config/console.js';
+import { isStreetwatchError } from '../../../core/errors.js';
+import { maySee, parseRole, requireRole, TokenTable, UrlSigner } from '../../../console/auth.js';
+import { memoryLogger } from '../../helpers/pipeline.js';
+
+const cfg = consoleSchema.parse({
+  tokens: [
+    { name: 'room', role: 'command', token: 'command-token-0000001' },
+    { name: 'ops', role: 'admin', tokenEnv: 'SW_TEST_ADMIN' },
+    { name: 'sq1', role: 'squad:sq-1', tokenEnv: 'SW_TEST_UNSET' },
+  ],
+});
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    return isStreetwatchError(e) ? e.code : 'other';
+  }
+};
+
+describe('console tokens', () => {
+  it('reads literal and environment tokens, skips unset ones with a warning naming the variable', () => {
+    const { log, lines } = memoryLogger('warn');
+    const t = new TokenTable(cfg, { SW_TEST_ADMIN: 'admin-token-from-env-01' }, log);
+    expect(t.size).toBe(2);
+    expect(t.authenticate('Bearer command-token-0000001', undefined)).toEqual({ name: 'room', role: 'command' });
+    expect(t.authenticate(undefined, 'admin-token-from-env-01')).toEqual({ name: 'ops', role: 'admin' });
+    expect(JSON.stringify(lines)).toContain('SW_TEST_UNSET');
+  });
+
+  it.each([
+    ['no header', undefined, undefined],
+    ['unknown token', 'Bearer nope-nope-nope-nope-nope', undefined],
+    ['basic auth', 'Basic Y29tbWFuZDp4', undefined],
+    ['a prefix of a real token', 'Bearer command-token', undefined],
+  ])('refuses %s with 401', (_n, header, query) => {
+    const t = new TokenTable(cfg, {}, undefined);
+    expect(code(() => t.authenticate(header, query))).toBe('CONSOLE_UNAUTHORIZED');
+  });
+
+  it('refuses everyone when no tokens are configured, and says how to add them', () => {
+    const t = new TokenTable(consoleSchema.parse({}), {}, undefined);
+    expect(() => t.authenticate('Bearer anything-anything-1', undefined)).toThrow(/console\.tokens/);
+  });
+
+  it('rejects bad token entries in the config', () => {
+    expect(consoleSchema.safeParse({ tokens: [{ name: 'x', role: 'boss', token: 'long-enough-token-1' }] }).success).toBe(false);
+    expect(consoleSchema.safeParse({ tokens: [{ name: 'x', role: 'command', token: 'short' }] }).success).toBe(false);
+    expect(consoleSchema.safeParse({ tokens: [{ name: 'x', role: 'command' }] }).success).toBe(false);
+    expect(consoleSchema.safeParse({ tokens: [{ name: 'x', role: 'command', token: 'long-enough-token-1', tokenEnv: 'X' }] }).success).toBe(false);
+    expect(consoleSchema.safeParse({ tokens: [{ name: 'x', role: 'squad:sq-1', tokenEnv: 'SQ1' }] }).success).toBe(true);
+  });
+});
+
+describe('roles', () => {
+  it.each([
+    ['command', 'command', ['command', 'admin'], 'ok'],
+    ['admin', 'admin', ['command', 'admin'], 'ok'],
+    ['squad:sq-1', 'squad', ['command', 'admin'], 'CONSOLE_FORBIDDEN'],
+    ['command', 'command', ['admin'], 'CONSOLE_FORBIDDEN'],
+    ['squad:sq-1', 'squad', ['squad'], 'ok'],
+  ] as const)('%s on a route for %j', (role, _r, needs, want) => {
+    expect(code(() => requireRole({ name: 'x', ...parseRole(role) }, ...needs))).toBe(want);
+  });
+
+  it.each([
+    [{ role: 'command' }, undefined, true],
+    [{ role: 'command' }, 'sq-2', true],
+    [{ role: 'squad', squad: 'sq-1' }, 'sq-1', true],
+    [{ role: 'squad', squad: 'sq-1' }, 'sq-2', false],
+    [{ role: 'squad', squad: 'sq-1' }, undefined, false],
+  ] as const)('%j sees an incident of squad %s: %s', (p, squad, want) => {
+    expect(maySee({ name: 'x', ...p }, squad)).toBe(want);
+  });
+});
+
+describe('signed evidence URLs', () => {
+  const s = new UrlSigner(Buffer.alloc(32, 7), 60_000);
+  const path = '/api/evidence/abc/r1/still-first.png';
+  const parts = (url: string) => Object.fromEntries(new URL(url, 'http://x').searchParams) as { exp: string; sig: string };
+
+  it('accepts its own signature until it expires', () => {
+    const { exp, sig } = parts(s.sign(path, 1_000_000));
+    expect(s.verify(path, exp, sig, 1_000_000)).toBe(true);
+    expect(s.verify(path, exp, sig, 1_000_000 + 61_000)).toBe(false);
+  });
+
+  it('refuses another path, an altered expiry, a forged or missing signature, another key', () => {
+    const { exp, sig } = parts(s.sign(path, 1_000_000));
+    expect(s.verify('/api/evidence/abc/r1/still-latest.png', exp, sig, 1_000_000)).toBe(false);
+    expect(s.verify(path, String(Number(exp) + 3600), sig, 1_000_000)).toBe(false);
+    expect(s.verify(path, exp, 'A'.repeat(43), 1_000_000)).toBe(false);
+    expect(s.verify(path, exp, undefined, 1_000_000)).toBe(false);
+    expect(s.verify(path, 'soon', sig, 1_000_000)).toBe(false);
+    expect(new UrlSigner(Buffer.alloc(32, 8)).verify(path, exp, sig, 1_000_000)).toBe(false);
+  });
+});
