@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../core/paths.js';
 import { EvidenceReader } from '../../console/evidence.js';
 import { startHttpServer } from '../../console/server.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
-import type { StatusSource, TicketSink } from '../../dispatcher/sink/sink.js';
+import { createTransport } from '../../dispatcher/transport.js';
 import { runCameraToEnd } from '../../pipeline/eval.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
 import type { Hit } from '../../rules/types.js';
@@ -43,7 +43,12 @@ export const TOKENS = {
   otherSquad: 'test-squad-2-token-000001',
 };
 
-export async function startConsoleFixture(opts: { spec?: string; kafka?: { sink: TicketSink; status: StatusSource; brokers: string[] } } = {}): Promise<ConsoleFixture> {
+export interface FixtureKafka {
+  brokers: string[];
+  topics: { tickets: string; ticketStatus: string; dlq: string };
+}
+
+export async function startConsoleFixture(opts: { spec?: string; kafka?: FixtureKafka } = {}): Promise<ConsoleFixture> {
   const spec = opts.spec ?? join(PROJECT_ROOT, 'tests/scenarios/stacking-crates.yaml');
   const dir = mkdtempSync(join(tmpdir(), 'sw-console-'));
   const built = await buildScenario(spec, dir);
@@ -72,7 +77,7 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: { sink:
         jurisdictions: [{ id: 'ndl', name: '南京东路街道', squad: 'sq-1' }],
         defaultSquad: 'sq-1',
       },
-      ...(opts.kafka && { kafka: { brokers: opts.kafka.brokers } }),
+      ...(opts.kafka && { kafka: { brokers: opts.kafka.brokers, clientId: 'sw-console-test', topics: opts.kafka.topics, partitions: 1 } }),
     },
     console: {
       tokens: [
@@ -88,8 +93,9 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: { sink:
   const loaded = await loadConfig(built.config);
   const { log } = memoryLogger('warn');
   const metrics = createMetrics(new Registry());
-  const stage = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, metrics, ...(opts.kafka && { sink: opts.kafka.sink, status: opts.kafka.status }) });
+  const stage = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, metrics, ...createTransport(loaded.config, loaded.baseDir, log) });
   await stage.start();
+  await stage.connected();
   const http = await startHttpServer({
     host: '127.0.0.1',
     port: 0,
