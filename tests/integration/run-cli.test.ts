@@ -19,8 +19,10 @@ function camera(id: string, fps: number): string {
     sampling: { mode: fps, fps: ${fps} }
     frame: { width: 160, height: 90 }`;
 }
+const TOKEN = 'run-cli-test-command-token';
+const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
 function writeConfig(cams: string[], extra = ''): void {
-  writeFileSync(configFile, `version: 1\nstorage: { dataDir: ./data }\nhttp: { port: 0 }\n${extra}cameras:${cams.join('')}\n`);
+  writeFileSync(configFile, `version: 1\nstorage: { dataDir: ./data }\nhttp: { port: 0 }\nconsole: { tokens: [{ name: test, role: command, token: ${TOKEN} }] }\n${extra}cameras:${cams.join('')}\n`);
 }
 
 let proc: ChildProcess | undefined;
@@ -32,7 +34,7 @@ afterAll(() => {
 });
 
 async function cameras(): Promise<{ id: string; state: string; frames: number; since: number }[]> {
-  return (await fetch(`${baseUrl}/api/cameras`)).json() as never;
+  return (await fetch(`${baseUrl}/api/cameras`, auth)).json() as never;
 }
 
 /** ffmpeg children of the run process, by camera (their ring folder names the camera). */
@@ -76,8 +78,11 @@ describe('streetwatch run', () => {
     expect(metrics).toMatch(/streetwatch_camera_up\{camera="cam-a"\} 1/);
     expect(((await (await fetch(`${baseUrl}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
     // the embedded store answers (nothing to report on plain street video)
-    expect(await (await fetch(`${baseUrl}/api/incidents`)).json()).toEqual([]);
-    expect(await (await fetch(`${baseUrl}/api/false-positives`)).json()).toEqual([]);
+    expect(await (await fetch(`${baseUrl}/api/incidents`, auth)).json()).toEqual({ items: [] });
+    expect(await (await fetch(`${baseUrl}/api/false-positives`, auth)).json()).toEqual([]);
+    expect((await fetch(`${baseUrl}/api/incidents`)).status).toBe(401);
+    // the console's web app is served by the same process
+    expect(await (await fetch(`${baseUrl}/`)).text()).toContain('<html');
     const pidA = (await ffmpegByCamera()).get('cam-a');
     expect(pidA).toBeGreaterThan(0);
 
