@@ -7,6 +7,8 @@
  *   detect   per model: raw session.run vs the full detector, frames/s by batch; static-object ms/frame.
  *   dispatch incident confirmation → Kafka broker ack (p50/p95) through the real dispatch stage and an own
  *            loopback broker; evidence packaging ms per incident (scripts/bench-dispatch.ts).
+ *   console  new incident → WebSocket feed latency with many clients, and API ms over 20,000 stored
+ *            incidents (scripts/bench-console.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { decoderArgs, frameBytes, type DecoderArgsSpec } from '../pipeline/ffmpe
 import { FrameAssembler, parseShowinfoLine } from '../pipeline/ffmpeg/frame-assembler.js';
 import { ensureTestClip } from '../tests/helpers/media.js';
 import { benchDetect } from './bench-detect.js';
+import { benchConsole } from './bench-console.js';
 import { benchDispatch } from './bench-dispatch.js';
 
 interface RunResult {
@@ -115,7 +118,7 @@ function roundAll(r: RunResult): Record<string, number> {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 }
 
-const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect(), dispatch: () => benchDispatch() };
+const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect(), dispatch: () => benchDispatch(), console: () => benchConsole() };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(benches);
 for (const name of chosen) {
