@@ -13,6 +13,8 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   run: () => import('./commands/run.js'),
+  console: () => import('./commands/console.js'),
+  demo: () => import('./commands/demo.js'),
   'validate-config': () => import('./commands/validate-config.js'),
   probe: () => import('./commands/probe.js'),
   'fetch-assets': () => import('./commands/fetch-assets.js'),

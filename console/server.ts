@@ -166,6 +166,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
 
   // --- unauthenticated: monitoring and the web app ---
   app.get('/metrics', async (_req, reply) => {
+    if (opts.live) opts.metrics.liveStreams.set(Object.values(opts.live.stats()).filter((s) => s.running).length);
     reply.header('content-type', opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();
   });
@@ -374,7 +375,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     const unsubscribe = feed.subscribe(p, (msg) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
     });
-    socket.on('close', unsubscribe);
+    opts.metrics.consoleClients.set(feed.subscribers);
+    socket.on('close', () => {
+      unsubscribe();
+      opts.metrics.consoleClients.set(feed.subscribers);
+    });
   });
   if (opts.live) {
     const live = opts.live;
@@ -382,8 +387,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       try {
         requireRole(principal(req), 'command', 'admin');
         return true;
-      } catch {
-        return false;
+      } catch (e) {
+        const code = isStreetwatchError(e) ? e.code : 'INTERNAL';
+        return { status: code === 'CONSOLE_FORBIDDEN' ? 403 : 401, error: code, message: (e as Error).message };
       }
     });
   }

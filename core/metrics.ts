@@ -110,6 +110,22 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['type', 'squad'] as const,
       registers: [registry],
     }),
+    liveDropped: new client.Counter({
+      name: 'streetwatch_live_dropped_bytes_total',
+      help: 'Live-view video bytes dropped for a viewer that could not keep up (drop point live_slow_viewer), by camera.',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
+    liveStreams: new client.Gauge({
+      name: 'streetwatch_live_streams',
+      help: 'Live-view streams holding an ffmpeg slot (console.live.maxStreams).',
+      registers: [registry],
+    }),
+    consoleClients: new client.Gauge({
+      name: 'streetwatch_console_feed_clients',
+      help: 'Consoles connected to the live incident feed (WS /api/events).',
+      registers: [registry],
+    }),
     ticketsSent: new client.Counter({
       name: 'streetwatch_tickets_sent_total',
       help: 'Outbox messages the brokers acknowledged.',

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/loader.js';
-import { resolveCamera, type Config } from '../../config/schema.js';
+import type { Config } from '../../config/schema.js';
 import { watchConfig } from '../../config/watch.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { EvidenceReader } from '../../console/evidence.js';
-import { LiveHub } from '../../console/live/hub.js';
+import { liveHubFor } from '../../console/live/hub.js';
 import { startHttpServer } from '../../console/server.js';
 import { loadPublicKeyFile, PUBLIC_KEY_FILE } from '../../dispatcher/evidence/keys.js';
 import { IncidentStore } from '../../dispatcher/incidents/store.js';
@@ -53,12 +53,13 @@ export async function run(argv: string[]): Promise<number> {
   if (!existsSync(publicKey)) log.warn({ key: publicKey }, 'console: no evidence public key yet; evidence is shown without verification until the pipeline has made its key');
   const store = new IncidentStore(paths.storeFile, randomUUID);
   store.start();
-  const live = new LiveHub({ config: config.console.live, log, cameras: () => config.cameras.filter((c) => c.enabled).map((c) => ({ camera: resolveCamera(config, c), baseDir: loaded.baseDir })) });
+  const metrics = createMetrics();
+  const live = liveHubFor(() => config, loaded.baseDir, log, metrics);
   await live.start();
   const http = await startHttpServer({
     host: values.host ?? config.http.host,
     port,
-    metrics: createMetrics(),
+    metrics,
     log,
     config: () => config,
     baseDir: loaded.baseDir,

@@ -4,9 +4,8 @@ import { isStreetwatchError } from '../../core/errors.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { EvidenceReader } from '../../console/evidence.js';
-import { LiveHub } from '../../console/live/hub.js';
+import { liveHubFor } from '../../console/live/hub.js';
 import { startHttpServer } from '../../console/server.js';
-import { resolveCamera } from '../../config/schema.js';
 import { createRegistry } from '../../detectors/index.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { createTransport } from '../../dispatcher/transport.js';
@@ -21,9 +20,9 @@ export const summary = 'run the pipeline on a config file (embedded mode), servi
 const HELP = `usage: streetwatch run --config <file> [--port N] [--host H]
 
 Runs every enabled camera of the config, logs JSON lines (pino) on stdout and serves the command-room console
-(http://<host>:<port>/, API in console/API.md; tokens from console.tokens), /metrics and /healthz. The config is reloaded on SIGHUP and when the file changes: cameras are added, removed or
-restarted as needed, untouched cameras keep running, and an invalid new config is rejected (the running one
-stays). SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
+(http://<host>:<port>/, API in console/API.md; tokens from console.tokens), /metrics and /healthz. The config
+is reloaded on SIGHUP and when the file changes: cameras are added, removed or restarted as needed, untouched
+cameras keep running, and an invalid new config is rejected (the running one stays). SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCli(argv, {
@@ -80,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let config = loaded.config;
-  const live = new LiveHub({ config: config.console.live, log, cameras: () => config.cameras.filter((c) => c.enabled).map((c) => ({ camera: resolveCamera(config, c), baseDir: loaded.baseDir })) });
+  const live = liveHubFor(() => config, loaded.baseDir, log, metrics);
   await live.start();
   const http = await startHttpServer({
     host: values.host ?? loaded.config.http.host,

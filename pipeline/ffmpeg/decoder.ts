@@ -12,6 +12,7 @@ import {
   ringOutputTarget,
 } from './args.js';
 import { FrameAssembler, type FrameInfo, parseShowinfoLine } from './frame-assembler.js';
+import { stopChild } from './stop.js';
 
 /** How a decoder run ended. `stderrTail` is redacted; classify it with `classifyFfmpegFailure`. */
 export interface DecoderExit {
@@ -137,22 +138,11 @@ export class FfmpegDecoder {
   private async doStop(): Promise<DecoderExit> {
     this.stoppedByUs = true;
     if (!this.started || this.settled) return this.exited;
-    const step = this.opts.stopStepMs ?? 2000;
-    const waitExit = (ms: number) =>
-      Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
     // Until fluent-ffmpeg reports 'start' the child may not exist yet; give it a moment.
     for (let i = 0; i < 50 && !this.proc && !this.settled; i++) await new Promise((r) => setTimeout(r, 20));
     const proc = this.proc;
     if (!proc) return this.exited;
-    try {
-      proc.stdin?.write('q');
-    } catch {
-      /* stdin closed: go on to signals */
-    }
-    if (await waitExit(step)) return this.exited;
-    proc.kill('SIGTERM');
-    if (await waitExit(step)) return this.exited;
-    proc.kill('SIGKILL');
+    await stopChild(proc, this.exited, this.opts.stopStepMs ?? 2000);
     return this.exited;
   }
 }

@@ -8,6 +8,7 @@ import type { Config } from '../../config/schema.js';
 import { createMetrics } from '../../core/metrics.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { EvidenceReader } from '../../console/evidence.js';
+import { liveHubFor } from '../../console/live/hub.js';
 import { startHttpServer } from '../../console/server.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { createTransport } from '../../dispatcher/transport.js';
@@ -96,6 +97,8 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: Fixture
   const stage = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, metrics, ...createTransport(loaded.config, loaded.baseDir, log) });
   await stage.start();
   await stage.connected();
+  const live = liveHubFor(() => loaded.config, loaded.baseDir, log, metrics);
+  await live.start();
   const http = await startHttpServer({
     host: '127.0.0.1',
     port: 0,
@@ -106,6 +109,7 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: Fixture
     store: stage.store,
     evidence: new EvidenceReader(stage.evidenceRoot, stage.publicKeyPem),
     wakeRelay: () => stage.wakeRelay(),
+    live,
   });
   return {
     url: http.url,
@@ -125,6 +129,7 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: Fixture
     },
     async stop() {
       await http.stop();
+      await live.stop();
       await stage.stop();
     },
   };

@@ -108,8 +108,25 @@ describe('console API: access', () => {
         ws.on('open', () => resolve(101));
         ws.on('error', () => resolve(-1));
       });
-      expect([401, 404], path).toContain(status); // 404: this process serves no live view
+      expect(status, path).toBe(401);
     }
+  });
+
+  it('streams live video to command (MPEG-1 for JSMpeg), refuses squads', async () => {
+    const wsStatus = (token: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${fx.url.replace('http', 'ws')}/api/live/cam-a?token=${token}`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => (ws.close(), resolve(101)));
+      });
+    expect(await wsStatus(fx.tokens.squad)).toBe(403);
+    const first = await new Promise<Buffer>((resolve, reject) => {
+      const ws = new WebSocket(`${fx.url.replace('http', 'ws')}/api/live/cam-a?token=${fx.tokens.command}`);
+      ws.on('message', (d: Buffer) => (ws.close(), resolve(d)));
+      ws.on('error', reject);
+    });
+    expect(first.subarray(0, 4).toString()).toBe('jsmp');
+    expect(first.readUInt16BE(4)).toBe(640);
   });
 });
 
@@ -261,7 +278,7 @@ describe('console API: actions, squads, scoreboard, analytics, cameras, plan', (
 
   it('lists cameras and places them on the plan', async () => {
     const cams = await json<any[]>('/api/cameras', 'command');
-    expect(cams).toEqual([expect.objectContaining({ id: 'cam-a', kind: 'file', location: expect.objectContaining({ jurisdiction: 'ndl' }), zones: [{ id: 'z1', kind: 'no_stacking' }], openIncidents: 0 })]);
+    expect(cams).toEqual([expect.objectContaining({ id: 'cam-a', kind: 'file', location: expect.objectContaining({ jurisdiction: 'ndl' }), zones: [{ id: 'z1', kind: 'no_stacking' }], openIncidents: 0, live: expect.objectContaining({ available: true }) })]);
     const plan = await json<any>('/api/plan', 'command');
     expect(plan.bounds).toEqual({ west: 121.46, south: 31.22, east: 121.49, north: 31.24 });
     const c = plan.cameras[0];
