@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { liveInput } from '../../console/live/input.js';
-import { GLOBAL_ARGS, liveOutputArgs, mpeg1Fps, outputSizeParser, streamHeader } from '../../console/live/stream.js';
-import { StreetwatchError } from '../../core/errors.js';
-import { PROJECT_ROOT } from '../../core/paths.js';
-import { SOURCE_CLIP } from '../helpers/media.js';
-import { testCamera } from '../helpers/pipeline.js';
+import { liveInput } from '../../../../console/live/input.js';
+import { GLOBAL_ARGS, liveOutputArgs, mpeg1Fps, outputSizeParser, streamHeader } from '../../../../console/live/stream.js';
+import { StreetwatchError } from '../../../../core/errors.js';
+import { PROJECT_ROOT } from '../../../../core/paths.js';
+import { SOURCE_CLIP } from '../../../helpers/media.js';
+import { testCamera } from '../../../helpers/pipeline.js';
 
 const telemetry = { format: 'auto' as const, path: 'track.nmea', maxGapSec: 5 };
 

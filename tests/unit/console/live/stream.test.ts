@@ -3,12 +3,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LiveConfig } from '../../config/console.js';
-import type { ResolvedCamera } from '../../config/schema.js';
-import { LiveHub, type LiveHubOptions } from '../../console/live/hub.js';
-import { closeSocket, type LiveSocket } from '../../console/live/stream.js';
-import { memoryLogger, testCamera } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import type { LiveConfig } from '../../../../config/console.js';
+import type { ResolvedCamera } from '../../../../config/schema.js';
+import { LiveHub, type LiveHubOptions } from '../../../../console/live/hub.js';
+import { closeSocket, type LiveSocket } from '../../../../console/live/stream.js';
+import { memoryLogger, testCamera } from '../../../helpers/pipeline.js';
+import { waitFor } from '../../../helpers/processes.js';
 
 /**
  * A fake ffmpeg (a node script) makes start, share, linger, restart, limit and stop deterministic. It records
