@@ -35,6 +35,7 @@ export const planSchema = z.strictObject({
 export const liveSchema = z.strictObject({
   /** Width of the live picture (height keeps the aspect ratio): live view is a preview, not evidence. */
   width: z.number().int().min(160).max(1920).default(640),
+  /** MPEG-1 carries 24, 25 and 30 (and, as ffmpeg's unofficial rates, 5, 10, 12, 15); others are lowered to the next of those. */
   fps: z.number().int().min(1).max(30).default(15),
   bitrateKbps: z.number().int().min(100).max(8000).default(800),
   /** Streams running at once at most (each is one ffmpeg); more viewers of a running stream cost nothing. */
