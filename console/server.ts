@@ -268,8 +268,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     const open = store.openByCamera();
     return cfg.cameras.map((c) => {
       const s = status.get(c.id);
+      // the runtime's status minus `source`: an RTSP URL may hold credentials, and operators need none of it
+      const { source: _source, ...runtime } = s ?? ({} as Partial<CameraStatus>);
       return {
-        ...(s ?? {}),
+        ...runtime,
         id: c.id,
         ...(c.name !== undefined && { name: c.name }),
         kind: s?.kind ?? c.source.kind,

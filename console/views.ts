@@ -47,7 +47,7 @@ export function incidentView(config: Config, inc: Incident, ticket: unknown, thu
   const cam = config.cameras.find((c) => c.id === inc.cameraId);
   const zone = cam?.zones.find((z) => z.id === inc.zoneId);
   const t = (ticket ?? undefined) as TicketLike | undefined;
-  const street = cam?.location?.jurisdiction ?? cam?.location?.address;
+  const street = streetOf(config, cam);
   return {
     id: inc.id,
     type: inc.type,
@@ -79,6 +79,16 @@ export function incidentView(config: Config, inc: Incident, ticket: unknown, thu
   };
 }
 
+/**
+ * The street or area a person reads for a camera: its jurisdiction's name (街道, from dispatch routing), else
+ * the jurisdiction id, else its address.
+ */
+export function streetOf(config: Config, cam: Config['cameras'][number] | undefined): string | undefined {
+  const j = cam?.location?.jurisdiction;
+  if (j !== undefined) return config.dispatch?.routing.jurisdictions.find((x) => x.id === j)?.name ?? j;
+  return cam?.location?.address;
+}
+
 /** Names for analytics, from the running config (a camera removed since keeps its ids). */
 export function placeNames(config: Config): PlaceNames {
   const cams = new Map(config.cameras.map((c) => [c.id, c]));
@@ -88,7 +98,7 @@ export function placeNames(config: Config): PlaceNames {
       const zone = cam?.zones.find((z) => z.id === zoneId);
       return `${cam?.name ?? cameraId} · ${zone?.name ?? zoneId}`;
     },
-    street: (cameraId) => cams.get(cameraId)?.location?.jurisdiction ?? cams.get(cameraId)?.location?.address,
+    street: (cameraId) => streetOf(config, cams.get(cameraId)),
   };
 }
 

@@ -150,7 +150,8 @@ describe('console API: incidents and the live feed', () => {
     const ids = async (q: string, role: Role = 'command') => (await json<{ items: { id: string }[] }>(`/api/incidents${q}`, role)).items.map((i) => i.id);
     expect(await ids('')).toEqual([incidentId]);
     const [item] = (await json<{ items: Record<string, any>[] }>('/api/incidents', 'command')).items;
-    expect(item).toMatchObject({ type: 'stacking', cameraId: 'cam-a', cameraName: '测试摄像机 A / test camera A', zoneId: 'z1', street: 'ndl', squad: { id: 'sq-1', name: '一中队' } });
+    expect(item).toMatchObject({ type: 'stacking', cameraId: 'cam-a', cameraName: '测试摄像机 A / test camera A', zoneId: 'z1', street: '南京东路街道', squad: { id: 'sq-1', name: '一中队' } });
+    expect(item!.state).toBe('dispatched'); // embedded: delivered to the squads' console inbox once stored
     expect(item!.thumbnail).toMatch(/^\/api\/evidence\/.+\?exp=\d+&sig=/);
     expect(await ids('?type=stacking')).toEqual([incidentId]);
     expect(await ids('?type=stall,door_front')).toEqual([]);
@@ -270,7 +271,7 @@ describe('console API: actions, squads, scoreboard, analytics, cameras, plan', (
     expect(stacking.reduce((x: number, y: number) => x + y, 0)).toBe(1);
     expect([hour, (hour + 23) % 24]).toContain(stacking.findIndex((n: number) => n === 1));
     expect(a.byZone).toEqual([{ cameraId: 'cam-a', zoneId: 'z1', name: '测试摄像机 A / test camera A · z1', count: 1 }]);
-    expect(a.byStreet).toEqual([{ street: 'ndl', count: 1 }]);
+    expect(a.byStreet).toEqual([{ street: '南京东路街道', count: 1 }]);
     expect(a.bySubject[0]).toMatchObject({ count: 1 });
     expect((await json<any>('/api/analytics?type=stall', 'command')).total).toBe(0);
     expect((await api('/api/analytics?from=10&to=5', 'command')).status).toBe(400);
