@@ -2,7 +2,7 @@
 // Each view module exports mount(root, ctx) → cleanup().
 import { api, events, getToken, setToken, setUnauthorizedHandler } from './api.js';
 import { getLang, otherLang, setLang, t } from './i18n.js';
-import { h, parseHash, replace } from './util.js';
+import { h, parseHash, replace, setTimeZone } from './util.js';
 import * as feed from './views/feed.js';
 import * as detail from './views/detail.js';
 import * as wall from './views/wall.js';
@@ -89,6 +89,7 @@ function renderLogin(message) {
         err.textContent = t('loading');
         try {
           me = await api.me({ noAuthRedirect: true });
+    setTimeZone(me.timezone);
           if (!location.hash || location.hash === '#' || location.hash === '#/') history.replaceState(null, '', `#/${defaultRoute()}`);
           renderShell();
         } catch (e2) {
@@ -205,6 +206,7 @@ async function boot() {
   if (!getToken()) return renderLogin();
   try {
     me = await api.me({ noAuthRedirect: true });
+    setTimeZone(me.timezone);
     renderShell();
   } catch (err) {
     if (err.status === 401) setToken('');

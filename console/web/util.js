@@ -48,18 +48,25 @@ function locale() {
   return getLang() === 'en' ? 'en-GB' : 'zh-CN';
 }
 
+// Times are shown in the site's time zone (from /api/me), whatever the browser's: evidence, tickets and
+// analytics all speak the site's local time.
+let timeZone;
+export function setTimeZone(tz) {
+  timeZone = tz || undefined;
+}
+
 export function fmtTime(ms) {
   if (ms === undefined || ms === null || !Number.isFinite(Number(ms))) return '';
   const d = new Date(Number(ms));
-  return d.toLocaleString(locale(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return d.toLocaleString(locale(), { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
 
 export function fmtShortTime(ms) {
   if (ms === undefined || ms === null) return '';
   const d = new Date(Number(ms));
-  const today = new Date();
-  const sameDay = d.toDateString() === today.toDateString();
-  return d.toLocaleString(locale(), sameDay ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+  const day = (x) => x.toLocaleDateString('en-CA', { timeZone });
+  const sameDay = day(d) === day(new Date());
+  return d.toLocaleString(locale(), sameDay ? { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : { timeZone, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 }
 
 /** ISO string → local time; unparsable → as given. */
