@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type LoadedConfig } from '../config/loader.js';
 import { StreetwatchError } from '../core/errors.js';
 
 /** node:util parseArgs with our usage error (exit code 2 by convention in the commands). */
@@ -8,4 +9,33 @@ export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv
   } catch (e) {
     throw new StreetwatchError('USAGE', (e as Error).message);
   }
+}
+
+/**
+ * The options of the commands that serve (`run`, `console`): `--config <file> [--port N] [--host H]`. Returns
+ * the exit code to end with when there is nothing to serve (help asked, usage wrong), else the loaded config
+ * and where to listen (the config's `http` unless overridden).
+ */
+export async function serveOptions(argv: string[], command: string, help: string): Promise<number | { loaded: LoadedConfig; host: string; port: number }> {
+  const { values } = parseCli(argv, {
+    config: { type: 'string', short: 'c' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(help + '\n');
+    return 0;
+  }
+  if (!values.config) {
+    process.stderr.write(help + '\n');
+    return 2;
+  }
+  const loaded = await loadConfig(values.config);
+  const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`streetwatch ${command}: --port must be 0..65535, got '${values.port}'\n`);
+    return 2;
+  }
+  return { loaded, host: values.host ?? loaded.config.http.host, port };
 }

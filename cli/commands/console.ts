@@ -12,7 +12,7 @@ import { startHttpServer } from '../../console/server.js';
 import { loadPublicKeyFile, PUBLIC_KEY_FILE } from '../../dispatcher/evidence/keys.js';
 import { IncidentStore } from '../../dispatcher/incidents/store.js';
 import { dispatchPaths } from '../../dispatcher/paths.js';
-import { parseCli } from '../args.js';
+import { serveOptions } from '../args.js';
 
 export const summary = 'serve the command-room console on its own, over the data folder of a config';
 
@@ -25,26 +25,9 @@ Re-dispatches and squads' status reports are written to the store's outbox; the 
 them (with Kafka), so run 'streetwatch run' on the same data folder for them to leave.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    config: { type: 'string', short: 'c' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  if (!values.config) {
-    process.stderr.write(HELP + '\n');
-    return 2;
-  }
-  const loaded = await loadConfig(values.config);
-  const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`streetwatch console: --port must be 0..65535, got '${values.port}'\n`);
-    return 2;
-  }
+  const opts = await serveOptions(argv, 'console', HELP);
+  if (typeof opts === 'number') return opts;
+  const { loaded, host, port } = opts;
   const log = createLogger({ level: loaded.config.log.level });
   setRootLogger(log);
   let config: Config = loaded.config;
@@ -57,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const live = liveHubFor(() => config, loaded.baseDir, log, metrics);
   await live.start();
   const http = await startHttpServer({
-    host: values.host ?? config.http.host,
+    host,
     port,
     metrics,
     log,

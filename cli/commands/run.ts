@@ -13,7 +13,7 @@ import { DetectionStage } from '../../pipeline/detect-stage.js';
 import { RulesStage } from '../../pipeline/rules-stage.js';
 import { Runtime } from '../../pipeline/runtime.js';
 import { createTelemetryPositionSource } from '../../pipeline/sources/vehicle.js';
-import { parseCli } from '../args.js';
+import { serveOptions } from '../args.js';
 
 export const summary = 'run the pipeline on a config file (embedded mode), serving the console, /metrics and /healthz';
 
@@ -25,21 +25,9 @@ is reloaded on SIGHUP and when the file changes: cameras are added, removed or r
 cameras keep running, and an invalid new config is rejected (the running one stays). SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    config: { type: 'string', short: 'c' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  if (!values.config) {
-    process.stderr.write(HELP + '\n');
-    return 2;
-  }
-  const loaded = await loadConfig(values.config);
+  const opts = await serveOptions(argv, 'run', HELP);
+  if (typeof opts === 'number') return opts;
+  const { loaded, host, port } = opts;
   const log = createLogger({ level: loaded.config.log.level });
   setRootLogger(log);
   const metrics = createMetrics();
@@ -73,16 +61,11 @@ export async function run(argv: string[]): Promise<number> {
     rules: new RulesStage({ metrics, log, onHit: (h) => dispatch.onHit(h) }),
     createPositionSource: createTelemetryPositionSource(log),
   });
-  const port = values.port !== undefined ? Number(values.port) : loaded.config.http.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`streetwatch run: --port must be 0..65535, got '${values.port}'\n`);
-    return 2;
-  }
   let config = loaded.config;
   const live = liveHubFor(() => config, loaded.baseDir, log, metrics);
   await live.start();
   const http = await startHttpServer({
-    host: values.host ?? loaded.config.http.host,
+    host,
     port,
     metrics,
     log,
