@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -5,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossCheckConfig, formatIssues, formatPath, loadConfig, parseConfigText, type ConfigIssue } from '../../../config/loader.js';
 import { isStreetwatchError, StreetwatchError } from '../../../core/errors.js';
 import { PROJECT_ROOT } from '../../../core/paths.js';
+import { loadScenarioSpec } from '../../../pipeline/scenario/spec.js';
+import { pointInPolygon } from '../../../pipeline/zones.js';
 
 /** Parses `text`, expects CONFIG_INVALID and returns its issues. */
 function issuesOf(text: string, file = 'test.yaml'): ConfigIssue[] {
@@ -443,20 +446,62 @@ describe('loadConfig', () => {
 });
 
 describe('the shipped configs', () => {
-  it('config/demo.yaml: the Oxford clip at 2 fps with a zone of each enforcement kind', async () => {
+  it('config/demo.yaml: the looped demo scene at 2 fps with a zone of each enforcement kind', async () => {
     const { config, baseDir } = await loadConfig(join(PROJECT_ROOT, 'config/demo.yaml'));
     expect(resolve(baseDir, config.storage.dataDir)).toBe(join(PROJECT_ROOT, 'data/demo'));
     expect(config.http.port).toBe(8080);
     expect(config.cameras).toHaveLength(1);
     const cam = config.cameras[0]!;
     expect(cam.id).toBe('oxford-demo');
-    expect(cam.source).toEqual({ kind: 'file', path: 'asset:oxford_towncentre_pedestrians.mp4', loop: true, realtime: true });
+    // where `streetwatch demo` builds the scene (DEMO_SCENE_DIR); realtime, as the scheduler drops frames of a file read flat out
+    expect(cam.source).toEqual({ kind: 'file', path: '../data/demo/scene/video.mp4', loop: true, realtime: true });
+    expect(resolve(baseDir, (cam.source as { path: string }).path)).toBe(join(PROJECT_ROOT, 'data/demo/scene/video.mp4'));
     expect(cam.sampling).toEqual({ mode: 'fps', fps: 2 });
     const kinds = cam.zones.map((z) => z.kind);
     expect(kinds).toEqual(expect.arrayContaining(['shopfront', 'no_stacking', 'no_vending']));
     const shopfront = cam.zones.find((z) => z.kind === 'shopfront')!;
     expect(shopfront.shop?.name).toBeTruthy();
     expect(shopfront.rules?.door_front?.dwell).toBeGreaterThan(0);
+    expect(config.dispatch?.routing.defaultSquad).toBe('demo-squad');
+  });
+
+  it('config/demo.yaml: console tokens of each role, and a plan image whose bounds hold the camera', async () => {
+    const { config, baseDir } = await loadConfig(join(PROJECT_ROOT, 'config/demo.yaml'));
+    const squads = config.dispatch!.routing.squads.map((s) => s.id);
+    expect(config.console.tokens.map((t) => t.role).sort()).toEqual(['admin', 'command', 'squad:demo-squad']);
+    expect(squads).toContain('demo-squad');
+    expect(new Set(config.console.tokens.map((t) => t.token)).size).toBe(3);
+    const { image, bounds } = config.console.plan;
+    expect(image).toBe('demo-plan.svg');
+    expect(existsSync(resolve(baseDir, image!))).toBe(true);
+    const { lat, lon } = config.cameras[0]!.location!;
+    expect(lon).toBeGreaterThan(bounds!.west);
+    expect(lon).toBeLessThan(bounds!.east);
+    expect(lat).toBeGreaterThan(bounds!.south);
+    expect(lat).toBeLessThan(bounds!.north);
+  });
+
+  it('config/demo-scene.yaml: the demo camera and zones, one violation of each kind standing in its zone long enough', async () => {
+    const { config } = await loadConfig(join(PROJECT_ROOT, 'config/demo.yaml'));
+    const { spec } = await loadScenarioSpec(join(PROJECT_ROOT, 'config/demo-scene.yaml'));
+    const cam = config.cameras[0]!;
+    expect(spec.camera.id).toBe(cam.id);
+    expect(spec.background).toBe('asset:oxford_towncentre_pedestrians.mp4');
+    // the scene places its objects in these zones: a zone edited in one file only would move them out of it
+    expect(spec.camera.zones).toEqual(cam.zones);
+    const items = spec.objects.filter((o) => o.truth);
+    expect(items.map((o) => o.truth!.type).sort()).toEqual(['door_front', 'stacking', 'stall']);
+    for (const o of items) {
+      const zone = cam.zones.find((z) => z.id === o.truth!.zone)!;
+      expect(zone.rules?.[o.truth!.type], o.truth!.type).toBeDefined();
+      expect(pointInPolygon(o.at, zone.polygon!), o.truth!.type).toBe(true);
+      const masked = cam.zones.filter((z) => z.kind === 'mask').some((m) => pointInPolygon(o.at, m.polygon!));
+      expect(masked, o.truth!.type).toBe(false);
+      // confirmed within a minute of the scene's start, and standing well past the confirmation
+      expect(o.appear + zone.rules![o.truth!.type]!.dwell).toBeLessThanOrEqual(60);
+      expect(o.leave - o.appear).toBeGreaterThan(zone.rules![o.truth!.type]!.dwell + 60);
+      expect(o.leave).toBeLessThan(spec.duration);
+    }
   });
 
   it('config/example.yaml: every source kind, every zone kind, Kafka with TLS and SASL by env var name', async () => {
