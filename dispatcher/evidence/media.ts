@@ -103,6 +103,8 @@ export function segmentsCovering(segments: Segment[], fromMs: number, toMs: numb
 export async function ringEndMs(segments: Segment[]): Promise<number> {
   const last = segments.at(-1);
   if (!last) return -Infinity;
-  const dur = (await probeDurationSec(last.file)) ?? 0;
+  // ffmpeg has only just opened the newest segment (no header yet: ffprobe says "Invalid data"): it holds
+  // nothing yet, so the ring ends at its start
+  const dur = (await probeDurationSec(last.file).catch(() => undefined)) ?? 0;
   return last.startMs + (dur + NAME_SLACK_SEC) * 1000;
 }

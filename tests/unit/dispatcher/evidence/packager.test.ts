@@ -5,7 +5,7 @@ import { CHAIN_FILE } from '../../../../dispatcher/evidence/chain.js';
 import { verifyEvidence } from '../../../../dispatcher/evidence/verify.js';
 import { createLogger } from '../../../../core/log.js';
 import { EvidencePackager, type EvidenceRequest } from '../../../../dispatcher/evidence/packager.js';
-import { segmentsCovering, type Segment } from '../../../../dispatcher/evidence/media.js';
+import { ringEndMs, segmentsCovering, type Segment } from '../../../../dispatcher/evidence/media.js';
 import { addPackage, cleanup, KEYS, tempDir } from './fixture.js';
 
 afterEach(cleanup);
@@ -72,5 +72,16 @@ describe('segmentsCovering', () => {
     [-5000, -1000, 20_000, []],
   ])('[%i, %i] with the ring ending at %i → %j', (from, to, end, expected) => {
     expect(segmentsCovering(segs, from, to, end).map((s) => s.name)).toEqual(expected);
+  });
+});
+
+describe('ringEndMs', () => {
+  it('counts a newest segment ffmpeg has only just opened (no header yet) as empty, instead of failing', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'seg-just-opened.ts');
+    writeFileSync(file, Buffer.from([0x47, 0x40, 0x00])); // three bytes of a TS packet: not probeable yet
+    const seg: Segment = { file, name: 'seg-just-opened.ts', startMs: 1_000_000 };
+    expect(await ringEndMs([seg])).toBe(1_001_000); // its start + the 1 s name slack
+    expect(await ringEndMs([])).toBe(-Infinity);
   });
 });
