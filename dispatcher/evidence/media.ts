@@ -34,12 +34,16 @@ export async function probeDurationSec(file: string): Promise<number | undefined
 }
 
 /**
- * One frame at `offsetSec` into `input`, at the stream's own resolution, lossless PNG. Input seeking (`-ss`
- * before `-i`) is frame-accurate when decoding and counts from the file's start time. Returns false when the
- * file has no frame there (ffmpeg then writes nothing), so the caller can record the moment as missing.
+ * One frame at `offsetSec` into `input` (counted from the file's start time), at the stream's own
+ * resolution, lossless PNG. Returns false when the file has no frame there (ffmpeg then writes nothing), so
+ * the caller can record the moment as missing.
  */
 export async function extractStill(input: string, offsetSec: number, out: string): Promise<boolean> {
-  await tool('ffmpeg', [...FFMPEG, '-ss', offsetSec.toFixed(3), '-i', input, '-map', '0:v:0', '-frames:v', '1', '-update', '1', '-c:v', 'png', out], `cutting a still from ${input} at ${offsetSec.toFixed(3)} s`);
+  // A ring segment (MPEG-TS, ~2 s) has no index: ffmpeg's input seek lands past its only keyframe when the
+  // camera's GOP is as long as the segment, and then decodes nothing. Decoding the short segment from its
+  // start and seeking on the output is exact and cheap; an indexed file (MP4) keeps the fast input seek.
+  const seek = input.endsWith('.ts') ? ['-i', input, '-ss', offsetSec.toFixed(3)] : ['-ss', offsetSec.toFixed(3), '-i', input];
+  await tool('ffmpeg', [...FFMPEG, ...seek, '-map', '0:v:0', '-frames:v', '1', '-update', '1', '-c:v', 'png', out], `cutting a still from ${input} at ${offsetSec.toFixed(3)} s`);
   return existsSync(out) && statSync(out).size > 0;
 }
 

@@ -5,7 +5,9 @@ import { CHAIN_FILE } from '../../../../dispatcher/evidence/chain.js';
 import { verifyEvidence } from '../../../../dispatcher/evidence/verify.js';
 import { createLogger } from '../../../../core/log.js';
 import { EvidencePackager, type EvidenceRequest } from '../../../../dispatcher/evidence/packager.js';
-import { ringEndMs, segmentsCovering, type Segment } from '../../../../dispatcher/evidence/media.js';
+import { extractStill, ringEndMs, segmentsCovering, type Segment } from '../../../../dispatcher/evidence/media.js';
+import { execFileSync } from 'node:child_process';
+import sharp from 'sharp';
 import { addPackage, cleanup, KEYS, tempDir } from './fixture.js';
 
 afterEach(cleanup);
@@ -83,5 +85,20 @@ describe('ringEndMs', () => {
     const seg: Segment = { file, name: 'seg-just-opened.ts', startMs: 1_000_000 };
     expect(await ringEndMs([seg])).toBe(1_001_000); // its start + the 1 s name slack
     expect(await ringEndMs([])).toBe(-Infinity);
+  });
+});
+
+describe('extractStill', () => {
+  it('cuts a still from inside a ring segment whose only keyframe is its first frame', async () => {
+    const dir = tempDir();
+    const seg = join(dir, 'seg.ts');
+    // what a camera with a 2 s GOP writes into a 2 s ring segment: MPEG-TS (start time 1.4 s), one keyframe
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-t', '2', '-c:v', 'libx264', '-g', '50', '-bf', '0', '-f', 'mpegts', seg]);
+    for (const at of [0, 0.585, 1.9]) {
+      const out = join(dir, `still-${at}.png`);
+      expect(await extractStill(seg, at, out), `a frame at ${at} s`).toBe(true);
+      expect((await sharp(out).metadata()).width).toBe(320);
+    }
+    expect(await extractStill(seg, 5, join(dir, 'after.png'))).toBe(false);
   });
 });
