@@ -85,8 +85,8 @@ export async function locateInRing(segments: Segment[], wallMs: number): Promise
   if (i < 0) return { ok: false, reason: `older than the ring's oldest segment ${segments[0]!.name} (aged out of the ring)` };
   const seg = segments[i]!;
   const offset = (wallMs - seg.startMs) / 1000;
-  const dur = await probeDurationSec(seg.file);
-  if (dur === undefined) return { ok: false, reason: `ring segment ${seg.name} is unreadable` };
+  const dur = await probeDurationSec(seg.file).catch(() => undefined);
+  if (dur === undefined) return { ok: false, reason: `ring segment ${seg.name} is unreadable (still being written, or damaged)` };
   if (offset > dur + NAME_SLACK_SEC) {
     const next = segments[i + 1];
     return { ok: false, reason: next ? `in a gap of the ring between ${seg.name} and ${next.name} (camera disconnected?)` : `after the end of the newest ring segment ${seg.name}` };

@@ -263,6 +263,9 @@ export class EvidencePackager implements Service {
         });
         return { still: { moment, file: name, annotated, at: isoInZone(ms, tz), atMs: ms, from: cut.from, offsetSec: round3(cut.offsetSec), width: meta.width, height: meta.height } };
       };
+      // The confirmation is usually now, inside the segment ffmpeg is still writing (not yet readable): wait,
+      // bounded, until the segment holding the newest moment is closed, as the clip does for its end.
+      if (req.source.kind === 'ring') await this.waitForRing(req.source.dir, Math.max(...moments.map(([, ms]) => ms)));
       const cuts = await Promise.all(moments.map(cutOne));
       const stills = cuts.flatMap((c) => (c.still ? [c.still] : []));
       for (const c of cuts) if (c.missing) missing.push(c.missing);
