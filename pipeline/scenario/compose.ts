@@ -230,7 +230,7 @@ export async function composeScene(spec: SceneSpec): Promise<PlacedObject[]> {
       // The photo is decoded, cropped and scaled once, then the `loop` filter repeats that one small frame:
       // an image input looped with `-loop 1` would decode the whole photo again for every output frame
       // (minutes of CPU for a long scene). Timestamps are the same as with `-loop 1 -framerate fps`.
-      inputs.push('-i', o.image);
+      inputs.push('-framerate', String(fps), '-i', o.image);
       filters.push(`[${k + 1}:v]crop=${cw}:${ch}:${cx}:${cy},scale=${p.w}:${p.h},format=yuva420p,loop=loop=-1:size=1:start=0,setpts=N/(${fps}*TB)[o${k}]`);
       filters.push(`[${last}][o${k}]overlay=${overlayArgs(o, p)}[v${k}]`);
       last = `v${k}`;
