@@ -20,7 +20,7 @@ import { EvidenceReader } from './evidence.js';
 import { IncidentFeed } from './events.js';
 import type { LiveHub } from './live/hub.js';
 import { registerLiveRoute } from './live/route.js';
-import { incidentView, placeNames, planXY, type IncidentView } from './views.js';
+import { incidentView, placeNames, planXY, streetOf, type IncidentView } from './views.js';
 
 /**
  * The process's HTTP endpoint and the command-room console (指挥室): /metrics and /healthz (no token), the
@@ -120,7 +120,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   const view = (inc: Incident, thumb?: string): IncidentView => incidentView(opts.config(), inc, store.ticket(inc.id)?.ticket, thumb);
   const viewWithThumb = async (inc: Incident) => view(inc, await thumbnail(inc));
 
-  const feed = new IncidentFeed({ store, view: (inc) => view(inc, thumbnails.get(inc.id)?.path ? signer.sign(thumbnails.get(inc.id)!.path!, now()) : undefined), log: opts.log, now });
+  /** The feed cannot wait for the disk: it sends the thumbnail last looked up (the list and detail look it up). */
+  const cachedThumbnail = (id: string) => {
+    const path = thumbnails.get(id)?.path;
+    return path && signer.sign(path, now());
+  };
+  const feed = new IncidentFeed({ store, view: (inc) => view(inc, cachedThumbnail(inc.id)), log: opts.log, now });
 
   const app = Fastify({ logger: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
@@ -277,6 +282,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
         kind: s?.kind ?? c.source.kind,
         state: s?.state ?? (opts.cameras ? (c.enabled ? 'starting' : 'disabled') : 'unknown'),
         ...(c.location && { location: c.location }),
+        ...(c.location?.jurisdiction !== undefined && { street: streetOf(cfg, c) }),
         zones: c.zones.map((z) => ({ id: z.id, ...(z.name !== undefined && { name: z.name }), kind: z.kind })),
         openIncidents: open.get(c.id)?.open ?? 0,
         live: opts.live ? opts.live.status(c.id) : { available: false, viewers: 0, running: false },

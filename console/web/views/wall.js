@@ -48,7 +48,7 @@ export function mount(root, ctx) {
         'div',
         { class: 'cam-body' },
         h('div', { class: 'cam-name' }, h('span', { class: 'strong' }, c.name || c.id), h('span', { class: 'muted small mono' }, ` ${c.id}`)),
-        h('div', { class: 'muted small' }, [c.location?.jurisdiction, c.location?.address].filter(Boolean).join(' · ') || c.kind),
+        h('div', { class: 'muted small' }, [c.street ?? c.location?.jurisdiction, c.location?.address].filter(Boolean).join(' · ') || c.kind),
         c.zones?.length ? h('div', { class: 'small cam-zones', title: t('wall.zones') }, c.zones.map((z) => h('span', { class: 'chip' }, z.name || z.id))) : null,
         h(
           'div',
