@@ -150,10 +150,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       return reply.code(STATUS[err.code]!).send({ error: err.code, message: err.message });
     }
     const e = err as { statusCode?: number; message?: string };
-    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: 'CONSOLE_BAD_REQUEST', message: e.message });
+    // fastify's own refusals (a malformed body, a file @fastify/static does not have)
+    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.statusCode === 404 ? 'CONSOLE_NOT_FOUND' : 'CONSOLE_BAD_REQUEST', message: e.message });
     opts.log.error({ err }, 'console: request failed');
     return reply.code(500).send({ error: 'INTERNAL', message: 'internal error; see the streetwatch log' });
   });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'CONSOLE_NOT_FOUND', message: `nothing at ${req.method} ${req.url.split('?')[0]}; the API is in console/API.md` }));
 
   const principal = (req: FastifyRequest): Principal =>
     table().authenticate(req.headers.authorization, (req.query as { token?: string } | undefined)?.token);

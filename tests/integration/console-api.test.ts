@@ -78,6 +78,13 @@ describe('console API: access', () => {
     expect(body.error).toBe('CONSOLE_UNAUTHORIZED');
     expect(body.message).toMatch(/Authorization: Bearer/);
     expect((await api('/healthz')).status).toBe(200);
+    // the web app and its vendor scripts are served without a token, from this server only
+    const page = await api('/');
+    expect(await page.text()).toContain('/vendor/echarts.min.js');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await api('/vendor/echarts.min.js')).status).toBe(200);
+    expect((await api('/vendor/../package.json')).status).toBe(404);
+    expect(((await (await api('/web/no-such-file.js')).json()) as { error: string }).error).toBe('CONSOLE_NOT_FOUND');
     expect(await (await api('/metrics')).text()).toMatch(/streetwatch_incident_hits_total/);
   });
 
