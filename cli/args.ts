@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type LoadedConfig } from '../config/loader.js';
-import { StreetwatchError } from '../core/errors.js';
+import { isStreetwatchError, StreetwatchError } from '../core/errors.js';
 
 /** node:util parseArgs with our usage error (exit code 2 by convention in the commands). */
 export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = true) {
@@ -10,6 +10,22 @@ export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv
     throw new StreetwatchError('USAGE', (e as Error).message);
   }
 }
+
+/**
+ * Runs a command's body, answering a usage error (a USAGE StreetwatchError: from parseCli, or thrown by the
+ * body for a wrong subcommand or argument) with the reason and the command's help on stderr, exit code 2.
+ */
+export async function withUsage(command: string, help: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!isStreetwatchError(e, 'USAGE')) throw e;
+    process.stderr.write(`streetwatch ${command}: ${e.message}\n\n${help}\n`);
+    return 2;
+  }
+}
+
+export const usage = (why: string) => new StreetwatchError('USAGE', why);
 
 /**
  * The options of the commands that serve (`run`, `console`): `--config <file> [--port N] [--host H]`. Returns

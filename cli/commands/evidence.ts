@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isStreetwatchError } from '../../core/errors.js';
 import { DEFAULT_KEYS_DIR, loadPublicKeyFile, PUBLIC_KEY_FILE } from '../../dispatcher/evidence/keys.js';
 import { formatProblem, verifyEvidence } from '../../dispatcher/evidence/verify.js';
+import { parseCli, usage, withUsage } from '../args.js';
 
 export const summary = 'check evidence packages: hashes, signatures and the manifest chain (evidence verify)';
 
@@ -14,26 +14,15 @@ packages signed off). The key defaults to $STREETWATCH_KEYS_DIR/${PUBLIC_KEY_FIL
 Exit 0 when everything holds; 1 with one line per changed, missing, extra or re-ordered item (or bad
 signature / broken chain); 2 on a usage error (including a missing key or folder).`;
 
-export async function run(argv: string[]): Promise<number> {
-  let values: { key?: string; json?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { key: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    return usage((e as Error).message);
-  }
+export const run = (argv: string[]): Promise<number> => withUsage('evidence', HELP, async () => {
+  const { values, positionals } = parseCli(argv, { key: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
   }
   const [sub, target, ...more] = positionals;
-  if (sub !== 'verify') return usage(sub ? `unknown subcommand '${sub}'` : 'which subcommand?');
-  if (!target || more.length) return usage(target ? 'one folder at a time' : 'which folder?');
+  if (sub !== 'verify') throw usage(sub ? `unknown subcommand '${sub}'` : 'which subcommand?');
+  if (!target || more.length) throw usage(target ? 'one folder at a time' : 'which folder?');
   const keyPath = values.key ?? join(process.env.STREETWATCH_KEYS_DIR ?? DEFAULT_KEYS_DIR, PUBLIC_KEY_FILE);
 
   let result: Awaited<ReturnType<typeof verifyEvidence>>;
@@ -55,9 +44,4 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(result.ok ? `OK: ${target}: ${what}; hashes, signatures${result.kind === 'root' ? ' and chain' : ''} hold\n` : `FAILED: ${target}: ${result.problems.length} problem(s) in ${what}\n`);
   }
   return result.ok ? 0 : 1;
-}
-
-function usage(why: string): number {
-  process.stderr.write(`streetwatch evidence: ${why}\n\n${HELP}\n`);
-  return 2;
-}
+});

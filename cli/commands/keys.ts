@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { isStreetwatchError } from '../../core/errors.js';
 import { createKeyFiles, DEFAULT_KEYS_DIR } from '../../dispatcher/evidence/keys.js';
+import { parseCli, usage, withUsage } from '../args.js';
 
 export const summary = 'make the Ed25519 key pair that signs evidence manifests (keys init)';
 
@@ -11,28 +11,13 @@ Makes the evidence signing key pair: <dir>/evidence-ed25519.key (private, mode 0
 $STREETWATCH_KEYS_DIR or ${DEFAULT_KEYS_DIR}. An existing pair is never replaced without --force: packages
 signed with it need its public key to verify. Exit 0 made, 1 refused or failed, 2 usage error.`;
 
-export async function run(argv: string[]): Promise<number> {
-  let values: { dir?: string; force?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { dir: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    process.stderr.write(`streetwatch keys: ${(e as Error).message}\n\n${HELP}\n`);
-    return 2;
-  }
+export const run = (argv: string[]): Promise<number> => withUsage('keys', HELP, async () => {
+  const { values, positionals } = parseCli(argv, { dir: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  if (positionals.length !== 1 || positionals[0] !== 'init') {
-    process.stderr.write(`streetwatch keys: ${positionals.length ? `unknown subcommand '${positionals.join(' ')}'` : 'which subcommand?'}\n\n${HELP}\n`);
-    return 2;
-  }
+  if (positionals.length !== 1 || positionals[0] !== 'init') throw usage(positionals.length ? `unknown subcommand '${positionals.join(' ')}'` : 'which subcommand?');
   const dir = values.dir ?? process.env.STREETWATCH_KEYS_DIR ?? DEFAULT_KEYS_DIR;
   try {
     const made = createKeyFiles(dir, { force: values.force });
@@ -45,4 +30,4 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-}
+});
