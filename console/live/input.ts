@@ -2,8 +2,9 @@ import type { ResolvedCamera } from '../../config/schema.js';
 import { resolveConfigPath } from '../../core/assets.js';
 import { StreetwatchError, isStreetwatchError } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
+import { sourceInputOptions } from '../../pipeline/ffmpeg/args.js';
 
-/** ffmpeg's input side of a live stream: everything up to and including `-i <target>`. */
+/** ffmpeg's input side of a live stream: global flags and everything up to and including `-i <target>`. */
 export interface LiveInput {
   args: string[];
   /** The input for logs and messages, credentials removed. */
@@ -23,13 +24,8 @@ export function liveInput(camera: ResolvedCamera, baseDir: string): LiveInput {
   const src = camera.source;
   const video = src.kind === 'vehicle' ? src.video : src;
   if (video.kind === 'rtsp') {
-    return {
-      kind: 'rtsp',
-      // ffmpeg never reconnects RTSP itself; the socket timeout turns a dead or hung camera into an exit the
-      // stream restarts on (same flags as the pipeline's decoder, pipeline/ffmpeg/args.ts).
-      args: ['-rtsp_transport', video.transport, '-timeout', String(Math.round(video.timeoutSec * 1e6)), '-i', video.url],
-      label: redact(video.url),
-    };
+    // the socket timeout turns a dead or hung camera into an exit the stream restarts on
+    return { kind: 'rtsp', args: [...sourceInputOptions({ kind: 'rtsp', url: video.url, transport: video.transport, timeoutSec: video.timeoutSec }), '-i', video.url], label: redact(video.url) };
   }
   let path: string;
   try {
@@ -41,5 +37,5 @@ export function liveInput(camera: ResolvedCamera, baseDir: string): LiveInput {
       details: { camera: camera.id },
     });
   }
-  return { kind: 'file', args: ['-re', '-stream_loop', '-1', '-i', path], label: path };
+  return { kind: 'file', args: [...sourceInputOptions({ kind: 'file', path, loop: true, realtime: true }), '-i', path], label: path };
 }

@@ -98,8 +98,6 @@ export function liveOutputArgs(cfg: Pick<LiveConfig, 'width' | 'fps' | 'bitrateK
   ];
 }
 
-export const GLOBAL_ARGS = ['-hide_banner', '-nostats', '-loglevel', 'info'];
-
 /**
  * Reads the encoded picture size from ffmpeg's stream listing (`Output #0, …` then `Stream #0:0: Video:
  * mpeg1video, yuv420p(…), 640x360 […]`): the size ffmpeg actually encodes, so the header can never disagree
@@ -364,7 +362,7 @@ export class LiveStream {
 
   /** One ffmpeg run, from spawn to reap. */
   private runOnce(): Promise<RunExit> {
-    const args = [...GLOBAL_ARGS, ...this.opts.input.args, ...liveOutputArgs(this.opts.config)];
+    const args = [...this.opts.input.args, ...liveOutputArgs(this.opts.config)];
     const stepMs = this.opts.stopStepMs ?? 2000;
     const watchdogMs = this.opts.camera.watchdogSec * 1000;
     const tail: string[] = [];

@@ -28,16 +28,25 @@ export interface DecoderArgsSpec {
   ring?: RingConfig & { dir: string; naming?: 'time' | 'index' };
 }
 
+/**
+ * How ffmpeg reads a source: the global flags and the source's own options, before `-i`. The camera decoder
+ * and the console's live view (console/live/input.ts) both read cameras with these.
+ */
+export function sourceInputOptions(input: InputSpec): string[] {
+  const opts = ['-hide_banner', '-nostats', '-loglevel', 'info'];
+  if (input.kind === 'rtsp') {
+    // ffmpeg never reconnects RTSP itself; the socket timeout turns a hung camera into an exit we respawn on.
+    opts.push('-rtsp_transport', input.transport, '-timeout', String(Math.round(input.timeoutSec * 1e6)));
+  } else {
+    if (input.loop) opts.push('-stream_loop', '-1');
+    if (input.realtime) opts.push('-re');
+  }
+  return opts;
+}
+
 /** Options that go before `-i` (they apply to reading and decoding the input). */
 export function inputOptions(spec: DecoderArgsSpec): string[] {
-  const opts = ['-hide_banner', '-nostats', '-loglevel', 'info'];
-  if (spec.input.kind === 'rtsp') {
-    // ffmpeg never reconnects RTSP itself; the socket timeout turns a hung camera into an exit we respawn on.
-    opts.push('-rtsp_transport', spec.input.transport, '-timeout', String(Math.round(spec.input.timeoutSec * 1e6)));
-  } else {
-    if (spec.input.loop) opts.push('-stream_loop', '-1');
-    if (spec.input.realtime) opts.push('-re');
-  }
+  const opts = sourceInputOptions(spec.input);
   // Keyframe sampling: the decoder skips every non-key frame (~10× less CPU than a full decode). It applies to
   // decoding only; the ring's stream copy still gets every packet.
   if (spec.sampling.mode === 'keyframes') {

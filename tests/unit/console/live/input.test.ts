@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { liveInput } from '../../../../console/live/input.js';
-import { GLOBAL_ARGS, liveOutputArgs, mpeg1Fps, outputSizeParser, streamHeader } from '../../../../console/live/stream.js';
+import { liveOutputArgs, mpeg1Fps, outputSizeParser, streamHeader } from '../../../../console/live/stream.js';
 import { StreetwatchError } from '../../../../core/errors.js';
 import { PROJECT_ROOT } from '../../../../core/paths.js';
 import { SOURCE_CLIP } from '../../../helpers/media.js';
@@ -13,7 +13,7 @@ describe('liveInput', () => {
   it('RTSP: the configured transport, a socket timeout in µs, the URL; credentials not in the label', () => {
     const cam = testCamera({ id: 'c1', source: { kind: 'rtsp', url: 'rtsp://admin:hunter2@10.0.0.5:554/h264', transport: 'tcp', timeoutSec: 5 } });
     const input = liveInput(cam, '/cfg');
-    expect(input.args).toEqual(['-rtsp_transport', 'tcp', '-timeout', '5000000', '-i', 'rtsp://admin:hunter2@10.0.0.5:554/h264']);
+    expect(input.args).toEqual(['-hide_banner', '-nostats', '-loglevel', 'info', '-rtsp_transport', 'tcp', '-timeout', '5000000', '-i', 'rtsp://admin:hunter2@10.0.0.5:554/h264']);
     expect(input.kind).toBe('rtsp');
     expect(input.label).not.toContain('hunter2');
     expect(input.label).toContain('10.0.0.5:554/h264');
@@ -21,13 +21,13 @@ describe('liveInput', () => {
 
   it("RTSP over UDP when the camera says so, and a fractional timeout", () => {
     const cam = testCamera({ id: 'c2', source: { kind: 'rtsp', url: 'rtsp://cam/stream', transport: 'udp', timeoutSec: 2.5 } });
-    expect(liveInput(cam, '/cfg').args).toEqual(['-rtsp_transport', 'udp', '-timeout', '2500000', '-i', 'rtsp://cam/stream']);
+    expect(liveInput(cam, '/cfg').args).toEqual(['-hide_banner', '-nostats', '-loglevel', 'info', '-rtsp_transport', 'udp', '-timeout', '2500000', '-i', 'rtsp://cam/stream']);
   });
 
   it('file: paced and looped forever whatever the camera says, path relative to the config folder', () => {
     const cam = testCamera({ id: 'f1', source: { kind: 'file', path: 'videos/a.mp4', loop: false, realtime: false } });
     const input = liveInput(cam, '/etc/streetwatch');
-    expect(input.args).toEqual(['-re', '-stream_loop', '-1', '-i', '/etc/streetwatch/videos/a.mp4']);
+    expect(input.args).toEqual(['-hide_banner', '-nostats', '-loglevel', 'info', '-stream_loop', '-1', '-re', '-i', '/etc/streetwatch/videos/a.mp4']);
     expect(input.kind).toBe('file');
     expect(input.label).toBe('/etc/streetwatch/videos/a.mp4');
   });
@@ -61,13 +61,13 @@ describe('liveInput', () => {
       id: 'v1',
       source: { kind: 'vehicle', video: { kind: 'rtsp', url: 'rtsp://bus-12/main', transport: 'tcp', timeoutSec: 3 }, telemetry },
     });
-    expect(liveInput(rtsp, '/cfg').args).toEqual(['-rtsp_transport', 'tcp', '-timeout', '3000000', '-i', 'rtsp://bus-12/main']);
+    expect(liveInput(rtsp, '/cfg').args).toEqual(['-hide_banner', '-nostats', '-loglevel', 'info', '-rtsp_transport', 'tcp', '-timeout', '3000000', '-i', 'rtsp://bus-12/main']);
     const file = testCamera({
       id: 'v2',
       source: { kind: 'vehicle', video: { kind: 'file', path: 'rec/bus.mp4', loop: false, realtime: false }, telemetry },
     });
     const args = liveInput(file, '/cfg').args;
-    expect(args).toEqual(['-re', '-stream_loop', '-1', '-i', '/cfg/rec/bus.mp4']);
+    expect(args).toEqual(['-hide_banner', '-nostats', '-loglevel', 'info', '-stream_loop', '-1', '-re', '-i', '/cfg/rec/bus.mp4']);
     expect(args.join(' ')).not.toContain('nmea');
   });
 });
@@ -76,7 +76,6 @@ describe('live output', () => {
   it('scaled to the configured width (even height), fps, bitrate, no B-frames, MPEG-1 in MPEG-TS on stdout, no audio', () => {
     const args = liveOutputArgs({ width: 640, fps: 25, bitrateKbps: 800 });
     expect(args).toEqual(['-map', '0:v:0', '-vf', 'scale=640:-2', '-r', '25', '-b:v', '800k', '-bf', '0', '-codec:v', 'mpeg1video', '-an', '-f', 'mpegts', '-']);
-    expect(GLOBAL_ARGS).toContain('-nostats');
   });
 
   it('MPEG-1 frame rates: 5/10/12/15 need -strict unofficial; others go down to the next rate MPEG-1 has', () => {
