@@ -49,10 +49,6 @@ export class TokenTable {
     });
   }
 
-  get size(): number {
-    return this.byHash.size;
-  }
-
   principals(): Principal[] {
     return [...this.byHash.values()];
   }
@@ -84,8 +80,9 @@ export function maySee(p: Principal, squad: string | undefined): boolean {
 
 /**
  * Signed evidence URLs: `<img>` and `<video>` cannot send a bearer header, and a token in the URL would end up
- * in history and proxies. The server signs each evidence path it hands out to a principal allowed to see it,
- * with a per-process key, valid for `ttlMs`; a guessed or altered path fails the signature.
+ * in history and proxies. The server signs each evidence path it hands out for the principal's role, with a
+ * per-process key, valid for `ttlMs`; a guessed or altered path or role fails the signature, and the server
+ * checks the role may still see the incident when the URL is used.
  */
 export class UrlSigner {
   private readonly key: Buffer;
@@ -94,20 +91,21 @@ export class UrlSigner {
     this.key = key;
   }
 
-  sign(path: string, nowMs: number): string {
+  sign(path: string, role: string, nowMs: number): string {
     const exp = Math.floor((nowMs + this.ttlMs) / 1000);
-    return `${path}?exp=${exp}&sig=${this.mac(path, exp)}`;
+    return `${path}?exp=${exp}&r=${encodeURIComponent(role)}&sig=${this.mac(path, role, exp)}`;
   }
 
-  verify(path: string, exp: string | undefined, sig: string | undefined, nowMs: number): boolean {
-    if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return false;
-    if (Number(exp) * 1000 < nowMs) return false;
-    const want = Buffer.from(this.mac(path, Number(exp)));
+  /** The role the URL was signed for, or undefined when it is not a valid, unexpired signature. */
+  verify(path: string, exp: string | undefined, role: string | undefined, sig: string | undefined, nowMs: number): string | undefined {
+    if (!exp || !role || !sig || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return undefined;
+    if (Number(exp) * 1000 < nowMs) return undefined;
+    const want = Buffer.from(this.mac(path, role, Number(exp)));
     const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
+    return want.length === got.length && timingSafeEqual(want, got) ? role : undefined;
   }
 
-  private mac(path: string, exp: number): string {
-    return createHmac('sha256', this.key).update(`${exp}\n${path}`).digest('base64url');
+  private mac(path: string, role: string, exp: number): string {
+    return createHmac('sha256', this.key).update(`${exp}\n${role}\n${path}`).digest('base64url');
   }
 }

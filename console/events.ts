@@ -38,7 +38,8 @@ export class IncidentFeed implements Service {
   constructor(
     private readonly o: {
       store: Pick<IncidentStore, 'search'>;
-      view: (inc: Incident, squad: string | undefined) => unknown;
+      /** The incident as the subscriber may see it (URLs are signed per principal). */
+      view: (inc: Incident, p: Principal) => unknown;
       log: Logger;
       now?: () => number;
       intervalMs?: number;
@@ -88,11 +89,11 @@ export class IncidentFeed implements Service {
       this.cursor = Math.max(this.cursor, incident.updatedMs);
       const created = !this.announced.has(incident.id) && (incident.createdMs ?? -Infinity) >= since;
       if (created) this.remember(incident.id);
-      const msg: FeedMessage = { type: 'incident', change: created ? 'created' : 'updated', incident: this.o.view(incident, squad) };
+      const change = created ? 'created' : 'updated';
       for (const s of this.subs) {
         if (!maySee(s.principal, squad)) continue;
         try {
-          s.send(msg);
+          s.send({ type: 'incident', change, incident: this.o.view(incident, s.principal) });
         } catch (e) {
           this.o.log.debug({ err: e }, 'console: a feed subscriber could not be sent to');
         }

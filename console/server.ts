@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Config } from '../config/schema.js';
 import { RULE_IDS } from '../config/zones.js';
 import { isStreetwatchError, StreetwatchError, type ErrorCode } from '../core/errors.js';
+import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { PROJECT_ROOT } from '../core/paths.js';
@@ -15,8 +16,8 @@ import { INCIDENT_STATES, type Incident } from '../dispatcher/incidents/types.js
 import type { CameraStatus } from '../pipeline/camera.js';
 import { operatorAction, redispatch, squadStatus, type ActionDeps } from './actions.js';
 import { analytics } from './analytics.js';
-import { maySee, requireRole, roleLabel, TokenTable, UrlSigner, type Principal } from './auth.js';
-import { EvidenceReader } from './evidence.js';
+import { maySee, parseRole, requireRole, roleLabel, TokenTable, UrlSigner, type Principal } from './auth.js';
+import { EvidenceReader, type RevisionView } from './evidence.js';
 import { IncidentFeed } from './events.js';
 import type { LiveHub } from './live/hub.js';
 import { registerLiveRoute } from './live/route.js';
@@ -47,6 +48,13 @@ export interface HttpServerOptions {
   wakeRelay?: () => void;
   now?: () => number;
   env?: NodeJS.ProcessEnv;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a WebSocket route's access check (before the upgrade), for its handler. */
+    principal?: Principal;
+  }
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -88,7 +96,7 @@ function oneOf(values: string[] | undefined, allowed: readonly string[], name: s
   return values;
 }
 
-export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; feed: IncidentFeed; stop: () => Promise<void> }> {
+export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; stop: () => Promise<void> }> {
   const now = opts.now ?? Date.now;
   const { store, evidence } = opts;
   let tokens = new TokenTable(opts.config().console, opts.env ?? process.env, opts.log);
@@ -106,26 +114,26 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   const actions: ActionDeps = { store, config: opts.config, now, ...(opts.wakeRelay ? { wakeRelay: opts.wakeRelay } : {}) };
 
   const thumbnails = new Map<string, { updatedMs: number; path: string | undefined }>();
-  /** The newest still of an incident (annotated first), looked up once per incident change. */
-  const thumbnail = async (inc: Incident): Promise<string | undefined> => {
-    const hit = thumbnails.get(inc.id);
-    if (hit && hit.updatedMs === inc.updatedMs) return hit.path && signer.sign(hit.path, now());
-    const revs = await evidence.revisions(inc.id);
+  /** The newest still of an incident (annotated first), from its revisions; remembered per incident change. */
+  const rememberThumbnail = (inc: Incident, revs: RevisionView[]): string | undefined => {
     const files = revs.flatMap((r) => r.files);
-    const pick = ['annotated', 'snapshot', 'still'].map((k) => files.filter((f) => f.kind === k).at(-1)).find(Boolean);
-    thumbnails.set(inc.id, { updatedMs: inc.updatedMs, path: pick?.path });
+    const path = ['annotated', 'snapshot', 'still'].map((k) => files.filter((f) => f.kind === k).at(-1)).find(Boolean)?.path;
+    thumbnails.set(inc.id, { updatedMs: inc.updatedMs, path });
     if (thumbnails.size > 5000) thumbnails.delete(thumbnails.keys().next().value!);
-    return pick && signer.sign(pick.path, now());
+    return path;
   };
-  const view = (inc: Incident, thumb?: string): IncidentView => incidentView(opts.config(), inc, store.ticket(inc.id)?.ticket, thumb);
-  const viewWithThumb = async (inc: Incident) => view(inc, await thumbnail(inc));
+  const thumbnailPath = async (inc: Incident): Promise<string | undefined> => {
+    const hit = thumbnails.get(inc.id);
+    return hit && hit.updatedMs === inc.updatedMs ? hit.path : rememberThumbnail(inc, await evidence.revisions(inc.id));
+  };
+  /** Evidence URLs are signed for the principal they are handed to (see UrlSigner). */
+  const sign = (p: Principal, path: string) => signer.sign(path, roleLabel(p), now());
+  const view = (p: Principal, inc: Incident, thumb: string | undefined, ticket: unknown = store.ticket(inc.id)?.ticket): IncidentView =>
+    incidentView(opts.config(), inc, ticket, thumb && sign(p, thumb));
+  const viewWithThumb = async (p: Principal, inc: Incident, ticket?: unknown) => view(p, inc, await thumbnailPath(inc), ticket);
 
-  /** The feed cannot wait for the disk: it sends the thumbnail last looked up (the list and detail look it up). */
-  const cachedThumbnail = (id: string) => {
-    const path = thumbnails.get(id)?.path;
-    return path && signer.sign(path, now());
-  };
-  const feed = new IncidentFeed({ store, view: (inc) => view(inc, cachedThumbnail(inc.id)), log: opts.log, now });
+  // The feed cannot wait for the disk: it sends the thumbnail last looked up (the list and detail look it up).
+  const feed = new IncidentFeed({ store, view: (inc, p) => view(p, inc, thumbnails.get(inc.id)?.path), log: opts.log, now });
 
   const app = Fastify({ logger: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
@@ -158,8 +166,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'CONSOLE_NOT_FOUND', message: `nothing at ${req.method} ${req.url.split('?')[0]}; the API is in console/API.md` }));
 
+  /** The bearer header; a `?token=` only on WebSocket routes (browsers cannot send headers there; elsewhere it would end up in logs and history). */
   const principal = (req: FastifyRequest): Principal =>
-    table().authenticate(req.headers.authorization, (req.query as { token?: string } | undefined)?.token);
+    table().authenticate(req.headers.authorization, req.ws ? (req.query as { token?: string } | undefined)?.token : undefined);
   const operator = (req: FastifyRequest) => {
     const p = principal(req);
     requireRole(p, 'command', 'admin');
@@ -216,21 +225,21 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       ...(toMs !== undefined && { toMs }),
       limit,
     });
-    return { items: await Promise.all(rows.map((r) => viewWithThumb(r.incident))) };
+    return { items: await Promise.all(rows.map((r) => viewWithThumb(p, r.incident, r.ticket ?? null))) };
   });
 
   app.get<{ Params: { id: string } }>('/api/incidents/:id', async (req) => {
     const p = principal(req);
     const inc = visible(p, req.params.id);
-    const t = now();
     const revisions = await evidence.revisions(inc.id);
+    const ticket = store.ticket(inc.id)?.ticket ?? null;
     return {
-      incident: await viewWithThumb(inc),
-      ticket: store.ticket(inc.id)?.ticket ?? null,
+      incident: view(p, inc, rememberThumbnail(inc, revisions), ticket),
+      ticket,
       history: [{ atMs: inc.confirmedMs, kind: 'confirmed' }, ...store.history(inc.id)],
       evidence: {
-        revisions: revisions.map((r) => ({ revision: r.revision, sealedAt: r.sealedAt, manifestSha256: r.manifestSha256, files: r.files.map(({ path, ...f }) => ({ ...f, url: signer.sign(path, t) })) })),
-        verification: await evidence.verify(inc.id, t),
+        revisions: revisions.map((r) => ({ revision: r.revision, sealedAt: r.sealedAt, manifestSha256: r.manifestSha256, files: r.files.map(({ path, ...f }) => ({ ...f, url: sign(p, path) })) })),
+        verification: await evidence.verify(inc.id, now()),
       },
     };
   });
@@ -240,14 +249,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       const p = operator(req);
       const inc = operatorAction(actions, p, req.params.id, action === 'close' ? 'close' : 'false_positive', req.body);
       opts.log.info({ incident: inc.id, by: p.name, action }, `console: ${action}`);
-      return { incident: await viewWithThumb(inc) };
+      return { incident: await viewWithThumb(p, inc) };
     });
   }
   app.post<{ Params: { id: string } }>('/api/incidents/:id/redispatch', async (req) => {
     const p = operator(req);
     const inc = redispatch(actions, p, req.params.id, req.body);
     opts.log.info({ incident: inc.id, by: p.name, squad: store.ticket(inc.id)?.squad }, 'console: ticket re-dispatched');
-    return { incident: await viewWithThumb(inc) };
+    return { incident: await viewWithThumb(p, inc) };
   });
   app.post<{ Params: { id: string } }>('/api/incidents/:id/status', async (req, reply) => {
     const p = principal(req);
@@ -255,14 +264,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     visible(p, req.params.id);
     const r = squadStatus(actions, p, req.params.id, req.body);
     opts.log.info({ incident: req.params.id, squad: p.squad, status: (req.body as { status: string }).status, via: r.via }, 'console: squad status');
-    return reply.code(r.via === 'kafka' ? 202 : 200).send({ via: r.via, incident: await viewWithThumb(r.incident) });
+    return reply.code(r.via === 'kafka' ? 202 : 200).send({ via: r.via, incident: await viewWithThumb(p, r.incident) });
   });
 
-  app.get<{ Params: { id: string; rev: string; file: string }; Querystring: { exp?: string; sig?: string } }>('/api/evidence/:id/:rev/:file', async (req, reply) => {
+  app.get<{ Params: { id: string; rev: string; file: string }; Querystring: { exp?: string; r?: string; sig?: string } }>('/api/evidence/:id/:rev/:file', async (req, reply) => {
     const { id, rev, file } = req.params;
     const path = `/api/evidence/${id}/${rev}/${file}`;
     // a signed URL was handed to someone allowed to see it; otherwise the bearer token decides
-    if (!signer.verify(path, req.query.exp, req.query.sig, now())) visible(principal(req), id);
+    // a URL signed for a principal (still allowed to see the incident: a re-dispatch moves it away from a
+    // squad), or the bearer token
+    const signedFor = signer.verify(path, req.query.exp, req.query.r, req.query.sig, now());
+    visible(signedFor ? { name: 'signed URL', ...parseRole(signedFor) } : principal(req), id);
     const rel = await evidence.resolveFile(id, rev, file);
     if (!rel) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no such evidence file');
     reply.header('cache-control', 'private, max-age=3600');
@@ -374,14 +386,16 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   /** Refuses the upgrade with the usual JSON error when the token is missing or wrong. */
   const wsAuth = (roles: Principal['role'][]) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
-      requireRole(principal(req), ...roles);
+      const p = principal(req);
+      requireRole(p, ...roles);
+      req.principal = p;
     } catch (e) {
       const code = isStreetwatchError(e) ? e.code : 'INTERNAL';
       return reply.code(STATUS[code as ErrorCode] ?? 500).send({ error: code, message: (e as Error).message });
     }
   };
   app.get('/api/events', { websocket: true, preValidation: wsAuth(['command', 'admin', 'squad']) }, (socket, req) => {
-    const p = principal(req);
+    const p = req.principal!;
     socket.send(JSON.stringify({ type: 'hello', role: roleLabel(p) }));
     const unsubscribe = feed.subscribe(p, (msg) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
@@ -392,30 +406,16 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       opts.metrics.consoleClients.set(feed.subscribers);
     });
   });
-  if (opts.live) {
-    const live = opts.live;
-    registerLiveRoute(app, live, (req) => {
-      try {
-        requireRole(principal(req), 'command', 'admin');
-        return true;
-      } catch (e) {
-        const code = isStreetwatchError(e) ? e.code : 'INTERNAL';
-        return { status: code === 'CONSOLE_FORBIDDEN' ? 403 : 401, error: code, message: (e as Error).message };
-      }
-    });
-  }
+  if (opts.live) registerLiveRoute(app, opts.live, wsAuth(['command', 'admin']));
 
   await feed.start();
   const address = await app.listen({ host: opts.host, port: opts.port });
-  let closed: Promise<void> | undefined;
   return {
     app,
     url: address,
-    feed,
-    stop: () =>
-      (closed ??= (async () => {
-        await feed.stop();
-        await app.close();
-      })()),
+    stop: once(async () => {
+      await feed.stop();
+      await app.close();
+    }),
   };
 }

@@ -76,10 +76,6 @@ export const ErrorCodes = {
   CONSOLE_CONFLICT: 'CONSOLE_CONFLICT',
   /** Console: the feature is not available in this process (no dispatch config, no plan image…). */
   CONSOLE_UNAVAILABLE: 'CONSOLE_UNAVAILABLE',
-  /** Live view: console.live.maxStreams streams already run. */
-  LIVE_LIMIT: 'LIVE_LIMIT',
-  /** Live view: the camera's stream could not be started or keeps failing. */
-  LIVE_FAILED: 'LIVE_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -10,8 +10,8 @@ import { CloseCodes, LiveStream, SOCKET_OPEN, closeSocket, type LiveSocket, type
 export interface LiveHubOptions {
   config: LiveConfig;
   log: Logger;
-  /** The cameras as configured now; read on every viewer, so a reloaded config applies to the next stream start. */
-  cameras: () => { camera: ResolvedCamera; baseDir: string }[];
+  /** A camera as configured now (undefined: no such enabled camera); looked up on every viewer and status, so a reloaded config applies to the next stream start. */
+  camera: (id: string) => { camera: ResolvedCamera; baseDir: string } | undefined;
   ffmpegPath?: string;
   /** Each step of ffmpeg's stop sequence ('q' → SIGTERM → SIGKILL). Default 2000 ms. */
   stopStepMs?: number;
@@ -54,7 +54,7 @@ export class LiveHub implements Service {
   });
 
   status(cameraId: string): { available: boolean; viewers: number; running: boolean } {
-    const entry = this.find(cameraId);
+    const entry = this.opts.camera(cameraId);
     let available = false;
     if (entry) {
       try {
@@ -80,7 +80,7 @@ export class LiveHub implements Service {
       closeSocket(socket, this.closed ? CloseCodes.GOING_AWAY : CloseCodes.TRY_AGAIN_LATER, 'live view is not running');
       return;
     }
-    const entry = this.find(cameraId);
+    const entry = this.opts.camera(cameraId);
     if (!entry) {
       closeSocket(socket, CloseCodes.UNKNOWN_CAMERA, `unknown camera '${cameraId.slice(0, 64)}'`);
       return;
@@ -124,21 +124,21 @@ export class LiveHub implements Service {
     }
     stream.addViewer(socket);
   }
-
-  private find(cameraId: string): { camera: ResolvedCamera; baseDir: string } | undefined {
-    return this.opts.cameras().find((c) => c.camera.id === cameraId);
-  }
 }
 
 /**
- * The live hub of a process from its config: what `run` and `console` both start. Reads the cameras on every
- * new stream, so a reloaded config applies to the next stream started.
+ * The live hub of a process from its config: what `run` and `console` both start. Cameras are looked up in the
+ * current config, so a reloaded camera applies to the next stream started; `console.live` is read once (its
+ * changes take a restart).
  */
 export function liveHubFor(config: () => Config, baseDir: string, log: Logger, metrics?: Metrics): LiveHub {
   return new LiveHub({
     config: config().console.live,
     log,
-    cameras: () => config().cameras.filter((c) => c.enabled).map((c) => ({ camera: resolveCamera(config(), c), baseDir })),
+    camera: (id) => {
+      const c = config().cameras.find((x) => x.id === id && x.enabled);
+      return c && { camera: resolveCamera(config(), c), baseDir };
+    },
     ...(metrics && { onDrop: (cameraId: string, bytes: number) => metrics.liveDropped.inc({ camera: cameraId }, bytes) }),
   });
 }

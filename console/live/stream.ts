@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { LiveConfig } from '../../config/console.js';
 import type { ResolvedCamera } from '../../config/schema.js';
 import { StreetwatchError } from '../../core/errors.js';
+import { once } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/log.js';
 import { redact } from '../../core/redact.js';
 import { backoffDelay, sleep, type BackoffPolicy } from '../../core/retry.js';
@@ -183,7 +184,6 @@ export class LiveStream {
   private lingerTimer: NodeJS.Timeout | undefined;
   private backoff: AbortController | undefined;
   private closed = false;
-  private stopping: Promise<void> | undefined;
   private size: { width: number; height: number } | undefined;
   private early: Buffer[] = [];
   private earlyBytes = 0;
@@ -245,19 +245,17 @@ export class LiveStream {
   }
 
   /** Idempotent: closes every viewer (1001), stops ffmpeg ('q' → SIGTERM → SIGKILL) and waits until it is reaped. */
-  stop(): Promise<void> {
-    return (this.stopping ??= (async () => {
-      this.closed = true;
-      if (this.lingerTimer) clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
-      this.backoff?.abort();
-      const sockets = [...this.viewers.keys()];
-      this.viewers.clear();
-      for (const s of sockets) closeSocket(s, CloseCodes.GOING_AWAY, 'live view is stopping');
-      await this.stopCurrent?.();
-      await this.loop;
-    })());
-  }
+  readonly stop = once(async () => {
+    this.closed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.backoff?.abort();
+    const sockets = [...this.viewers.keys()];
+    this.viewers.clear();
+    for (const s of sockets) closeSocket(s, CloseCodes.GOING_AWAY, 'live view is stopping');
+    await this.stopCurrent?.();
+    await this.loop;
+  });
 
   private removeViewer(socket: LiveSocket): void {
     if (!this.viewers.delete(socket)) return;

@@ -383,10 +383,10 @@ export class IncidentStore {
   }
 
   /**
-   * Incidents by the console's filters, newest change first. `squad` keeps those whose ticket is for that
-   * squad (an incident without a ticket has no squad).
+   * Incidents by the console's filters, newest change first, each with its ticket and the ticket's squad (an
+   * incident without a ticket has neither).
    */
-  search(q: IncidentQuery): { incident: Incident; squad?: string }[] {
+  search(q: IncidentQuery): { incident: Incident; squad?: string; ticket?: unknown }[] {
     const where: string[] = [];
     const args: unknown[] = [];
     const inList = (col: string, values: readonly string[] | undefined) => {
@@ -403,12 +403,12 @@ export class IncidentStore {
     if (q.toMs !== undefined) (where.push('i.confirmed_ms < ?'), args.push(q.toMs));
     if (q.updatedSinceMs !== undefined) (where.push('i.updated_ms >= ?'), args.push(q.updatedSinceMs));
     if (q.ids?.length) inList('i.id', q.ids);
-    const sql = `SELECT i.data, t.squad FROM incidents i LEFT JOIN tickets t ON t.id = i.id ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT i.data, t.squad, t.json FROM incidents i LEFT JOIN tickets t ON t.id = i.id ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY i.updated_ms ${q.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`;
     return this.conn
-      .prepare<unknown[], { data: string; squad: string | null }>(sql)
+      .prepare<unknown[], { data: string; squad: string | null; json: string | null }>(sql)
       .all(...args, q.limit ?? 100)
-      .map((r) => ({ incident: JSON.parse(r.data) as Incident, ...(r.squad !== null ? { squad: r.squad } : {}) }));
+      .map((r) => ({ incident: JSON.parse(r.data) as Incident, ...(r.squad !== null ? { squad: r.squad } : {}), ...(r.json !== null ? { ticket: JSON.parse(r.json) as unknown } : {}) }));
   }
 
   /**

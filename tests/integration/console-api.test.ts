@@ -74,6 +74,8 @@ describe('console API: access', () => {
   it('needs a known token on every /api route; /healthz and /metrics are open', async () => {
     expect((await api('/api/incidents')).status).toBe(401);
     expect((await api('/api/incidents', undefined, { headers: { authorization: 'Bearer not-a-real-token-at-all' } })).status).toBe(401);
+    // a token in the query is for WebSockets only: elsewhere it would end up in logs and history
+    expect((await api(`/api/incidents?token=${fx.tokens.command}`)).status).toBe(401);
     const body = (await (await api('/api/me')).json()) as { error: string; message: string };
     expect(body.error).toBe('CONSOLE_UNAUTHORIZED');
     expect(body.message).toMatch(/Authorization: Bearer/);
@@ -159,7 +161,7 @@ describe('console API: incidents and the live feed', () => {
     const [item] = (await json<{ items: Record<string, any>[] }>('/api/incidents', 'command')).items;
     expect(item).toMatchObject({ type: 'stacking', cameraId: 'cam-a', cameraName: '测试摄像机 A / test camera A', zoneId: 'z1', street: '南京东路街道', squad: { id: 'sq-1', name: '一中队' } });
     expect(item!.state).toBe('dispatched'); // embedded: delivered to the squads' console inbox once stored
-    expect(item!.thumbnail).toMatch(/^\/api\/evidence\/.+\?exp=\d+&sig=/);
+    expect(item!.thumbnail).toMatch(/^\/api\/evidence\/.+\?exp=\d+&r=command&sig=/);
     expect(await ids('?type=stacking')).toEqual([incidentId]);
     expect(await ids('?type=stall,door_front')).toEqual([]);
     expect(await ids('?state=rejected')).toEqual([]);
@@ -239,10 +241,14 @@ describe('console API: actions, squads, scoreboard, analytics, cameras, plan', (
     expect((await r.json()) as any).toMatchObject({ via: 'local', incident: { state: 'acknowledged' } });
 
     expect((await post(`/api/incidents/${incidentId}/redispatch`, 'command', { squad: 'sq-9' })).status).toBe(400);
+    const squadUrl = (await json<any>(`/api/incidents/${incidentId}`, 'squad')).evidence.revisions[0].files[0].url as string;
+    expect(squadUrl).toContain('r=squad%3Asq-1');
+    expect((await fetch(`${fx.url}${squadUrl}`)).status).toBe(200);
     r = await post(`/api/incidents/${incidentId}/redispatch`, 'command', { squad: 'sq-2', note: '一中队无人' });
     expect(r.status).toBe(200);
     expect(((await r.json()) as any).incident).toMatchObject({ state: 'confirmed', squad: { id: 'sq-2' }, redispatches: 1 });
     expect((await api(`/api/incidents/${incidentId}`, 'squad')).status).toBe(404);
+    expect((await fetch(`${fx.url}${squadUrl}`)).status).toBe(404); // the URL signed for sq-1 no longer opens it
     expect((await json(`/api/incidents/${incidentId}`, 'otherSquad')).ticket.squad.id).toBe('sq-2');
 
     r = await post(`/api/incidents/${incidentId}/false-positive`, 'command', { note: '是垃圾桶' });

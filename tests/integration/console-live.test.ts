@@ -52,13 +52,18 @@ beforeAll(async () => {
   hub = new LiveHub({
     config: { width: 640, fps: 15, bitrateKbps: 800, maxStreams: 1, lingerSec: LINGER_SEC },
     log: logger.log,
-    cameras: () => cameras.map((camera) => ({ camera, baseDir: tmp })),
+    camera: (id) => {
+      const camera = cameras.find((c) => c.id === id);
+      return camera && { camera, baseDir: tmp };
+    },
     stopStepMs: 1000,
   });
   await hub.start();
   app = Fastify({ logger: false });
   await app.register(websocket);
-  registerLiveRoute(app, hub, (req) => (req.query as { token?: string }).token === TOKEN);
+  registerLiveRoute(app, hub, async (req, reply) => {
+    if ((req.query as { token?: string }).token !== TOKEN) await reply.code(401).send({ error: 'CONSOLE_UNAUTHORIZED', message: 'no token' });
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   base = address.replace(/^http/, 'ws');
 });

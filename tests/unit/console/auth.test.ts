@@ -25,7 +25,7 @@ describe('console tokens', () => {
   it('reads literal and environment tokens, skips unset ones with a warning naming the variable', () => {
     const { log, lines } = memoryLogger('warn');
     const t = new TokenTable(cfg, { SW_TEST_ADMIN: 'admin-token-from-env-01' }, log);
-    expect(t.size).toBe(2);
+    expect(t.principals()).toHaveLength(2);
     expect(t.authenticate('Bearer command-token-0000001', undefined)).toEqual({ name: 'room', role: 'command' });
     expect(t.authenticate(undefined, 'admin-token-from-env-01')).toEqual({ name: 'ops', role: 'admin' });
     expect(JSON.stringify(lines)).toContain('SW_TEST_UNSET');
@@ -80,21 +80,23 @@ describe('roles', () => {
 describe('signed evidence URLs', () => {
   const s = new UrlSigner(Buffer.alloc(32, 7), 60_000);
   const path = '/api/evidence/abc/r1/still-first.png';
-  const parts = (url: string) => Object.fromEntries(new URL(url, 'http://x').searchParams) as { exp: string; sig: string };
+  const parts = (url: string) => Object.fromEntries(new URL(url, 'http://x').searchParams) as { exp: string; r: string; sig: string };
 
-  it('accepts its own signature until it expires', () => {
-    const { exp, sig } = parts(s.sign(path, 1_000_000));
-    expect(s.verify(path, exp, sig, 1_000_000)).toBe(true);
-    expect(s.verify(path, exp, sig, 1_000_000 + 61_000)).toBe(false);
+  it('accepts its own signature until it expires, and says for which role it was signed', () => {
+    const { exp, r, sig } = parts(s.sign(path, 'squad:sq-1', 1_000_000));
+    expect(r).toBe('squad:sq-1');
+    expect(s.verify(path, exp, r, sig, 1_000_000)).toBe('squad:sq-1');
+    expect(s.verify(path, exp, r, sig, 1_000_000 + 61_000)).toBeUndefined();
   });
 
-  it('refuses another path, an altered expiry, a forged or missing signature, another key', () => {
-    const { exp, sig } = parts(s.sign(path, 1_000_000));
-    expect(s.verify('/api/evidence/abc/r1/still-latest.png', exp, sig, 1_000_000)).toBe(false);
-    expect(s.verify(path, String(Number(exp) + 3600), sig, 1_000_000)).toBe(false);
-    expect(s.verify(path, exp, 'A'.repeat(43), 1_000_000)).toBe(false);
-    expect(s.verify(path, exp, undefined, 1_000_000)).toBe(false);
-    expect(s.verify(path, 'soon', sig, 1_000_000)).toBe(false);
-    expect(new UrlSigner(Buffer.alloc(32, 8)).verify(path, exp, sig, 1_000_000)).toBe(false);
+  it('refuses another path or role, an altered expiry, a forged or missing signature, another key', () => {
+    const { exp, r, sig } = parts(s.sign(path, 'squad:sq-1', 1_000_000));
+    expect(s.verify('/api/evidence/abc/r1/still-latest.png', exp, r, sig, 1_000_000)).toBeUndefined();
+    expect(s.verify(path, exp, 'command', sig, 1_000_000)).toBeUndefined();
+    expect(s.verify(path, String(Number(exp) + 3600), r, sig, 1_000_000)).toBeUndefined();
+    expect(s.verify(path, exp, r, 'A'.repeat(43), 1_000_000)).toBeUndefined();
+    expect(s.verify(path, exp, r, undefined, 1_000_000)).toBeUndefined();
+    expect(s.verify(path, 'soon', r, sig, 1_000_000)).toBeUndefined();
+    expect(new UrlSigner(Buffer.alloc(32, 8)).verify(path, exp, r, sig, 1_000_000)).toBeUndefined();
   });
 });

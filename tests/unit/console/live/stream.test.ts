@@ -136,7 +136,7 @@ const hubs: LiveHub[] = [];
 function makeHub(live: Partial<LiveConfig> = {}, cameras: ResolvedCamera[] = [rtsp('cam1'), rtsp('cam2')], over: Partial<LiveHubOptions> = {}) {
   const { log, lines } = memoryLogger();
   const config: LiveConfig = { width: 640, fps: 15, bitrateKbps: 800, maxStreams: 8, lingerSec: 0.3, ...live };
-  const hub = new LiveHub({ config, log, cameras: () => cameras.map((camera) => ({ camera, baseDir: '/cfg' })), ffmpegPath: fakeFfmpeg, stopStepMs: 300, ...over });
+  const hub = new LiveHub({ config, log, camera: (id) => { const camera = cameras.find((c) => c.id === id); return camera && { camera, baseDir: '/cfg' }; }, ffmpegPath: fakeFfmpeg, stopStepMs: 300, ...over });
   hubs.push(hub);
   return { hub, lines };
 }
