@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startConsoleFixture, type ConsoleFixture } from '../helpers/console.js';
+import { waitFor } from '../helpers/processes.js';
 
 // The console API over a real pipeline: a composed scene (real video, real YOLOX/static-object detection,
 // real rules) makes a real incident with real signed evidence; every route is called with every role.
@@ -270,7 +271,7 @@ describe('console API: actions, squads, scoreboard, analytics, cameras, plan', (
     expect(d.history.map((h: any) => h.kind)).toEqual(expect.arrayContaining(['accepted', 'note', 'redispatched', 'false_positive', 'resolved']));
     expect(d.history.find((h: any) => h.kind === 'false_positive')).toMatchObject({ by: '指挥室', note: '是垃圾桶' });
     // the changes reached the live feed of the squad now holding the ticket
-    await until(() => feeds.otherSquad.msgs.some((m) => m.type === 'incident'));
+    await waitFor(() => feeds.otherSquad.msgs.some((m) => m.type === 'incident'), 5000, 'the change on the new squad\'s feed');
   });
 
   it('counts hotspots by hour and type, zone, street and subject', async () => {
@@ -302,10 +303,3 @@ describe('console API: actions, squads, scoreboard, analytics, cameras, plan', (
   });
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ticketStatusV1 } from '../../dispatcher/ticket/schema.js';
 import { startConsoleFixture, type ConsoleFixture } from '../helpers/console.js';
 import { createConsumer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
+import { waitFor } from '../helpers/processes.js';
 
 // With Kafka configured, a squad's report from the console goes out on the ticket-status topic (through the
 // outbox, like any message we publish) and comes back in through the status consumer, exactly as a squad's own
@@ -33,22 +34,15 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe('console with Kafka', () => {
   it('publishes a squad\'s report on the ticket-status topic and applies it when it comes back; re-dispatch is a new ticket message', async () => {
-    await until('the ticket on Kafka', () => seen.some((m) => m.topic === topics.tickets));
+    await waitFor(() => seen.some((m) => m.topic === topics.tickets), 20_000, 'the ticket on Kafka');
     const ticket = seen.find((m) => m.topic === topics.tickets)!;
     const id = ticket.value.ticketId as string;
     expect(ticket.key).toBe('sq-1');
     const state = async () => ((await (await fetch(`${fx.url}/api/incidents/${id}`, { headers: { authorization: `Bearer ${fx.tokens.command}` } })).json()) as any).incident.state;
-    await until('dispatched', async () => (await state()) === 'dispatched');
+    await waitFor(async () => (await state()) === 'dispatched', 20_000, 'dispatched');
 
     const r = await fetch(`${fx.url}/api/incidents/${id}/status`, {
       method: 'POST',
@@ -57,11 +51,11 @@ describe('console with Kafka', () => {
     });
     expect(r.status).toBe(202);
     expect(((await r.json()) as any).via).toBe('kafka');
-    await until('the status on Kafka', () => seen.some((m) => m.topic === topics.ticketStatus));
+    await waitFor(() => seen.some((m) => m.topic === topics.ticketStatus), 20_000, 'the status on Kafka');
     const status = seen.find((m) => m.topic === topics.ticketStatus)!;
     expect(status.key).toBe('sq-1');
     expect(ticketStatusV1.parse(status.value)).toMatchObject({ ticketId: id, status: 'on_site', squad: 'sq-1', note: '队员已到场' });
-    await until('acknowledged through the status consumer', async () => (await state()) === 'acknowledged');
+    await waitFor(async () => (await state()) === 'acknowledged', 20_000, 'acknowledged through the status consumer');
 
     const re = await fetch(`${fx.url}/api/incidents/${id}/redispatch`, {
       method: 'POST',
@@ -69,10 +63,10 @@ describe('console with Kafka', () => {
       body: JSON.stringify({ squad: 'sq-2' }),
     });
     expect(re.status).toBe(200);
-    await until('the re-issued ticket', () => seen.filter((m) => m.topic === topics.tickets).length === 2);
+    await waitFor(() => seen.filter((m) => m.topic === topics.tickets).length === 2, 20_000, 'the re-issued ticket');
     const again = seen.filter((m) => m.topic === topics.tickets)[1]!;
     expect(again).toMatchObject({ key: 'sq-2', value: { ticketId: id, squad: { id: 'sq-2', name: '二中队' } }, headers: { 'ticket-id': id, redispatch: '1' } });
     expect(Date.parse(again.value.issuedAt)).toBeGreaterThan(Date.parse(ticket.value.issuedAt));
-    await until('dispatched again', async () => (await state()) === 'dispatched');
+    await waitFor(async () => (await state()) === 'dispatched', 20_000, 'dispatched again');
   });
 });

@@ -156,10 +156,8 @@ describe('live view over WebSocket (real RTSP, ffmpeg, fastify)', () => {
     await server.kill();
     await waitFor(async () => !(await liveFfmpegs()).includes(pid), 10_000, 'ffmpeg exit after the camera died');
     await server.restart();
-    const restartedAt = Date.now();
     const got = a.bytesAfterHeader();
     await waitFor(() => a.bytesAfterHeader() > got + 188 * 100, 20_000, 'video again after the camera came back');
-    expect(Date.now() - restartedAt).toBeLessThan(20_000);
     expect(a.ws.readyState).toBe(1);
     expect(a.messages.filter((m) => m.length === 8 && m.subarray(0, 4).toString('ascii') === 'jsmp').length).toBe(1);
     expect((await liveFfmpegs()).length).toBe(1);

@@ -15,6 +15,7 @@ import { buildScenario } from '../../pipeline/scenario/build.js';
 import type { Hit } from '../../rules/types.js';
 import { createConsumer, createProducer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
+import { waitFor } from '../helpers/processes.js';
 
 // End to end with the real things: a scene composed from the real Oxford clip and the Perth crates, decoded by
 // ffmpeg, detected by YOLOX-Nano and the static-object detector, tracked and ruled; incidents in SQLite;
@@ -73,13 +74,6 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const until = async (what: string, cond: () => boolean, ms = 60_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('dispatch end to end (real video, real Kafka)', () => {
   it('tickets one incident per violation, with verifiable evidence; repeats extend it; a recurrence after resolution is a second ticket', async () => {
@@ -110,7 +104,7 @@ describe('dispatch end to end (real video, real Kafka)', () => {
       await stage.idle();
       if (sightings.length === 1 && last === undefined) {
         // the first ticket reaches a consumer of the topic
-        await until('ticket A on Kafka', () => tickets.length === 1);
+        await waitFor(() => tickets.length === 1, 60_000, 'ticket A on Kafka');
       }
       if (sightings.length === 2 && !resolved) {
         resolved = true;
@@ -119,12 +113,12 @@ describe('dispatch end to end (real video, real Kafka)', () => {
         await sendStatus('{"not": "a status"');
         const a = tickets[0]!.ticket.ticketId;
         await sendStatus(JSON.stringify({ schema: 'streetwatch.ticket-status/1', ticketId: a, status: 'resolved', squad: 'sq-ne', at: new Date(h.atMs).toISOString() }));
-        await until('A resolved', () => stage.store.get(a)?.state === 'resolved');
-        await until('the dead letter', () => deadLetters.length === 1);
+        await waitFor(() => stage.store.get(a)?.state === 'resolved', 60_000, 'A resolved');
+        await waitFor(() => deadLetters.length === 1, 60_000, 'the dead letter');
       }
     });
     await stage.idle();
-    await until('ticket B', () => tickets.length >= 2, 30_000).catch(() => undefined);
+    await waitFor(() => tickets.length >= 2, 30_000, 'ticket B').catch(() => undefined);
     await stage.stop();
 
     const seen = sightings.map((g) => g.map((h) => `${(h.atMs - Date.parse(spec.start)) / 1000}s [${h.box.map((v) => v.toFixed(3))}]`).join(', '));

@@ -13,6 +13,7 @@ import { Registry } from 'prom-client';
 import { createMetrics } from '../../core/metrics.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { memoryLogger, metricValue } from '../helpers/pipeline.js';
+import { waitFor } from '../helpers/processes.js';
 
 // The dispatch stage on the real Oxford clip (evidence cut by real ffmpeg from the recorded file) with the
 // in-memory transport: the embedded mode's path, crash recovery and the feedback loop, without a broker.
@@ -68,11 +69,11 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     stage.onHit(hit(2));
     stage.onHit({ ...hit(2), shadow: true }); // shadow hits are never dispatched
     await stage.idle();
-    await until(() => sink.topic('streetwatch.tickets').length === 1);
+    await waitFor(() => sink.topic('streetwatch.tickets').length === 1, 20_000, 'the ticket');
     expect(stage.counts).toMatchObject({ created: 1, extended: 1, tickets: 1 });
     expect(await metricValue(metrics, 'streetwatch_incident_hits_total', { type: 'stacking', decision: 'extended' })).toBe(1);
     expect(await metricValue(metrics, 'streetwatch_tickets_total', { type: 'stacking', squad: 'sq-1' })).toBe(1);
-    await until(() => stage.store.list()[0]?.state === 'dispatched');
+    await waitFor(() => stage.store.list()[0]?.state === 'dispatched', 20_000, 'dispatched');
     expect(await metricValue(metrics, 'streetwatch_tickets_sent_total', {})).toBe(1);
     const msg = sink.topic('streetwatch.tickets')[0]!;
     const ticket = JSON.parse(msg.value);
@@ -130,7 +131,7 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     await second.start();
     await second.connected();
     await second.idle();
-    await until(() => sink.messages.length === 1);
+    await waitFor(() => sink.messages.length === 1, 20_000, 'one message');
     expect(second.counts).toMatchObject({ tickets: 1, evidenceFailed: 0 });
     // the ticket names the package made in the first life, with the hashes on disk
     const ticket = JSON.parse(sink.messages[0]!.value);
@@ -140,10 +141,3 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
   }, 120_000);
 });
 
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,6 +7,7 @@ import type { Hit } from '../../rules/types.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { ensureTestClip } from '../helpers/media.js';
 import { memoryLogger, runCamera } from '../helpers/pipeline.js';
+import { waitFor } from '../helpers/processes.js';
 
 // A live camera (a file read at its own rate, as the demo does) writing its evidence ring with a real ffmpeg,
 // and an incident confirmed NOW: its confirmation sits in the segment ffmpeg is still writing, and the camera's
@@ -31,9 +32,10 @@ describe('evidence from a live ring', () => {
     const stage = new DispatchStage({ config, baseDir: h.dataDir, log });
     await stage.start();
     try {
-      // let the ring hold a few segments, then confirm an incident first seen 6 s ago
-      await new Promise((r) => setTimeout(r, 9000));
-      expect(readdirSync(join(h.dataDir, 'ring', 'cam-live')).length).toBeGreaterThanOrEqual(3);
+      // let the ring hold the 6 s before now (three closed 2 s segments and the one being written), then
+      // confirm an incident first seen 6 s ago
+      const ring = join(h.dataDir, 'ring', 'cam-live');
+      await waitFor(() => existsSync(ring) && readdirSync(ring).length >= 4, 30_000, 'four ring segments');
       const now = Date.now();
       const frame = oxfordFrame(640, 360, 10);
       const hit: Hit = {

@@ -5,16 +5,10 @@ import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import { OutboxRelay } from '../../../../dispatcher/outbox/relay.js';
 import { MemoryTicketSink } from '../../../../dispatcher/sink/memory.js';
 import { hit, MIN, T } from '../incidents/fixtures.js';
+import { waitFor } from '../../../helpers/processes.js';
 
 const log = createLogger({ level: 'silent' });
 const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 function storeWithTickets(n: number): IncidentStore {
   let k = 0;
@@ -35,7 +29,7 @@ describe('OutboxRelay', () => {
     const latencies: number[] = [];
     const relay = new OutboxRelay({ store, sink, log, idleMs: 10, now: () => T + 100, onSent: (_r, l) => latencies.push(...l) });
     await relay.start();
-    await until(() => sink.messages.length === 3);
+    await waitFor(() => sink.messages.length === 3, 3000, 'three messages');
     await relay.stop();
     await relay.stop();
     expect(sink.messages.map((m) => [m.key, m.headers?.['ticket-id']])).toEqual([['sq-0', 'inc-1'], ['sq-1', 'inc-2'], ['sq-0', 'inc-3']]);
@@ -51,12 +45,12 @@ describe('OutboxRelay', () => {
     for (let i = 0; i < 3; i++) sink.failNext(new StreetwatchError('KAFKA_PUBLISH_FAILED', 'broker down', { retriable: true }));
     const relay = new OutboxRelay({ store, sink, log, idleMs: 10, backoff: { initialMs: 5, maxMs: 20, factor: 2, jitter: 0 } });
     await relay.start();
-    await until(() => sink.messages.length === 2);
+    await waitFor(() => sink.messages.length === 2, 3000, 'two messages');
     // a ticket written while running goes out too, woken rather than polled
     const { incident } = store.recordHit(hit(9, {}, [0.8, 0.6, 0.9, 0.8]), P, T + 9);
     store.addTicket({ incidentId: incident!.id, squad: 'sq-9', ticket: {}, topic: 'tickets' }, T + 9);
     relay.wake();
-    await until(() => sink.messages.length === 3);
+    await waitFor(() => sink.messages.length === 3, 3000, 'three messages');
     await relay.stop();
     expect(sink.messages.map((m) => m.headers?.['ticket-id'])).toEqual(['inc-1', 'inc-2', 'inc-3']);
   });
@@ -68,10 +62,10 @@ describe('OutboxRelay', () => {
     sink.failNext(new Error('down'));
     const relay = new OutboxRelay({ store, sink, log, backoff: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 } });
     await relay.start();
-    await until(() => store.unsent(1)[0]!.attempts === 1);
-    const t = Date.now();
-    await relay.stop();
-    expect(Date.now() - t).toBeLessThan(1000);
+    await waitFor(() => store.unsent(1)[0]!.attempts === 1, 3000, 'one failed attempt');
+    // stop() must not wait out the retry backoff (a minute): it wins a race against a few seconds
+    const first = await Promise.race([relay.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still backing off'), 5000).unref())]);
+    expect(first).toBe('stopped');
     expect(store.unsent(10).length).toBe(1);
   });
 });
