@@ -4,10 +4,7 @@
 const dict = {
   'zh-CN': {
     'app.title': '城管智能监控指挥室',
-    'app.short': '指挥室',
     'lang.switch': 'English',
-    'lang.name': '中文',
-    'login.title': '登录指挥室',
     'login.token': '访问令牌',
     'login.placeholder': '请输入令牌',
     'login.submit': '登录',
@@ -75,7 +72,6 @@ const dict = {
     'back': '返回',
     'none': '无',
     'detail.title': '事件详情',
-    'detail.id': '编号',
     'detail.camera': '摄像头',
     'detail.zone': '区域',
     'detail.address': '地址',
@@ -122,8 +118,6 @@ const dict = {
     'detail.note': '备注（可选）',
     'detail.squadId': '改派中队编号（可选）',
     'detail.updated': '已更新：{state}',
-    'detail.file': '文件',
-    'detail.bytes': '大小',
     'action.falsePositive': '标记误报',
     'action.redispatch': '重新派单',
     'action.close': '结案',
@@ -140,7 +134,6 @@ const dict = {
     'wall.live': '实时画面',
     'wall.liveUnavailable': '实时画面不可用',
     'wall.viewers': '{n} 人观看',
-    'wall.lastFrame': '最后画面 {at}',
     'wall.zones': '监控区域',
     'wall.close': '关闭',
     'wall.connecting': '正在连接视频流…',
@@ -182,10 +175,7 @@ const dict = {
   },
   en: {
     'app.title': 'Urban Management Command Room',
-    'app.short': 'Command room',
     'lang.switch': '中文',
-    'lang.name': 'English',
-    'login.title': 'Sign in to the command room',
     'login.token': 'Access token',
     'login.placeholder': 'Enter your token',
     'login.submit': 'Sign in',
@@ -253,7 +243,6 @@ const dict = {
     'back': 'Back',
     'none': 'None',
     'detail.title': 'Incident detail',
-    'detail.id': 'ID',
     'detail.camera': 'Camera',
     'detail.zone': 'Zone',
     'detail.address': 'Address',
@@ -300,8 +289,6 @@ const dict = {
     'detail.note': 'Note (optional)',
     'detail.squadId': 'Re-dispatch to squad id (optional)',
     'detail.updated': 'Updated: {state}',
-    'detail.file': 'File',
-    'detail.bytes': 'Size',
     'action.falsePositive': 'Mark false positive',
     'action.redispatch': 'Re-dispatch',
     'action.close': 'Close',
@@ -318,7 +305,6 @@ const dict = {
     'wall.live': 'Live',
     'wall.liveUnavailable': 'Live view unavailable',
     'wall.viewers': '{n} watching',
-    'wall.lastFrame': 'last frame {at}',
     'wall.zones': 'Zones',
     'wall.close': 'Close',
     'wall.connecting': 'Connecting to the stream…',
@@ -360,7 +346,6 @@ const dict = {
   },
 };
 
-export const LANGS = ['zh-CN', 'en'];
 const KEY = 'streetwatch.lang';
 
 let lang = (() => {

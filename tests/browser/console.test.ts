@@ -225,22 +225,14 @@ describe('command-room console (browser)', () => {
     expect(otherIds.has(stacking?.id ?? '')).toBe(false);
     await page.screenshot({ path: join(SHOTS, 'console-squad.png'), fullPage: true });
 
-    // Another squad's incident is not there for this one.
-    const foreign = others.items[0];
-    if (foreign) {
-      await page.goto(`${fx.url}#/incident/${encodeURIComponent(foreign.id)}`);
-      await page.waitForSelector('[data-testid=incident-detail] .error');
-    }
-
     // Its own open ticket: accept it from the detail page.
     const open = own.items.find((i) => i.state === 'confirmed' || i.state === 'dispatched');
-    if (open) {
-      await page.goto(`${fx.url}#/incident/${encodeURIComponent(open.id)}`);
-      await page.waitForSelector('[data-testid=status-accepted]:not([disabled])');
-      await page.click('[data-testid=status-accepted]');
-      await page.waitForSelector(`[data-testid=incident-detail][data-state=acknowledged]`, { timeout: 15_000 });
-      await page.screenshot({ path: join(SHOTS, 'console-squad-detail.png'), fullPage: true });
-    }
+    expect(open, 'the scenario\'s ticket is still open for the squad').toBeDefined();
+    await page.goto(`${fx.url}#/incident/${encodeURIComponent(open!.id)}`);
+    await page.waitForSelector('[data-testid=status-accepted]:not([disabled])');
+    await page.click('[data-testid=status-accepted]');
+    await page.waitForSelector(`[data-testid=incident-detail][data-state=acknowledged]`, { timeout: 15_000 });
+    await page.screenshot({ path: join(SHOTS, 'console-squad-detail.png'), fullPage: true });
     expect(errors).toEqual([]);
     await ctx.close();
 
@@ -252,6 +244,10 @@ describe('command-room console (browser)', () => {
     const shown2 = await page2.$$eval('[data-testid=squad-ticket]', (els) => els.map((e) => e.getAttribute('data-id')));
     expect(shown2.sort()).toEqual(others.items.map((i) => i.id).sort());
     expect(shown2).not.toContain(stacking?.id);
+    // and opening it directly shows an error, not the incident
+    await page2.goto(`${fx.url}#/incident/${encodeURIComponent(stacking!.id)}`);
+    await page2.waitForSelector('[data-testid=incident-detail] .error');
+    expect(await page2.$('[data-testid^="still-"]')).toBeNull();
     await ctx2.close();
   }, 90_000);
 });

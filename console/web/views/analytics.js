@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { TYPES, t, tEnum } from '../i18n.js';
 import { debounce, esc, h, replace } from '../util.js';
-import { errorBox, rangeOf, rangeSelector, saveRange, savedRange } from './common.js';
+import { errorBox, rangeOf, rangeSelector, savedRange } from './common.js';
 
 const TYPE_COLORS = { stall: '#f5a524', door_front: '#3ea6ff', stacking: '#e5484d' };
 const AXIS = { axisLine: { lineStyle: { color: '#3a4660' } }, axisLabel: { color: '#9fb0cc' }, splitLine: { lineStyle: { color: '#1f2a40' } } };
@@ -33,7 +33,6 @@ export function mount(root, ctx) {
       h('h2', { class: 'view-title' }, t('analytics.title')),
       rangeSelector(range, (k) => {
         range = k;
-        saveRange(k);
         load();
       }),
       h('span', { class: 'spacer' }),

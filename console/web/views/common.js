@@ -31,7 +31,7 @@ export function rangeOf(key) {
   return { from: now - days * 86_400_000, to: now };
 }
 
-/** A segmented control; onChange(key). */
+/** The time-range control; the choice is remembered for the session, then onChange(key). */
 export function rangeSelector(current, onChange) {
   const keys = [
     ['today', 'analytics.today'],
@@ -52,6 +52,7 @@ export function rangeSelector(current, onChange) {
             'aria-pressed': k === cur ? 'true' : 'false',
             onclick: () => {
               render(k);
+              saveRange(k);
               onChange(k);
             },
           },
@@ -73,7 +74,7 @@ export function savedRange(fallback = '7d') {
   }
   return fallback;
 }
-export function saveRange(k) {
+function saveRange(k) {
   try {
     sessionStorage.setItem(RANGE_KEY, k);
   } catch {

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, replace } from '../util.js';
-import { errorBox, loading, rangeOf, rangeSelector, saveRange, savedRange } from './common.js';
+import { errorBox, loading, rangeOf, rangeSelector, savedRange } from './common.js';
 
 const COLUMNS = [
   ['detector', 'score.detector', 'text'],
@@ -30,7 +30,6 @@ export function mount(root, ctx) {
       h('h2', { class: 'view-title' }, t('score.title')),
       rangeSelector(range, (k) => {
         range = k;
-        saveRange(k);
         load();
       }),
     ),
