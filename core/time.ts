@@ -6,16 +6,7 @@
 export function isoInZone(ms: number, timeZone: string): string {
   if (!Number.isFinite(ms)) throw new RangeError(`not a time: ${ms}`);
   const whole = Math.floor(ms / 1000) * 1000;
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(whole));
+  const parts = formatterFor(timeZone).formatToParts(new Date(whole));
   const get = (t: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === t)?.value);
   const localAsUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   // Offsets are whole minutes in every zone in use since 1972; rounding absorbs nothing else.
@@ -24,4 +15,15 @@ export function isoInZone(ms: number, timeZone: string): string {
   const sign = offsetMin < 0 ? '-' : '+';
   const abs = Math.abs(offsetMin);
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** Building a DateTimeFormat costs far more than using one: one per time zone, kept (a site has one or two). */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  return f;
 }

@@ -10,6 +10,7 @@ import { EvidenceReader } from '../console/evidence.js';
 import { startHttpServer } from '../console/server.js';
 import { IncidentStore } from '../dispatcher/incidents/store.js';
 import type { Hit } from '../rules/types.js';
+import { stats } from './stats.js';
 
 /**
  * `npm run bench -- console`: how fast the console answers with a district's worth of history in the store.
@@ -26,8 +27,6 @@ const TOKEN = 'bench-console-command-token';
 const DAY = 86_400_000;
 const TYPES = ['stall', 'door_front', 'stacking'] as const;
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!;
-const stats = (xs: number[]) => ({ p50: Math.round(pct(xs, 50)), p95: Math.round(pct(xs, 95)), max: Math.round(Math.max(...xs)) });
 
 function hit(i: number, atMs: number): Hit {
   const type = TYPES[i % 3]!;

@@ -10,6 +10,7 @@ import { createTransport } from '../dispatcher/transport.js';
 import type { Hit } from '../rules/types.js';
 import { oxfordFrame } from '../tests/helpers/frames.js';
 import { freePort } from '../tests/helpers/net.js';
+import { mean, percentile, round, stats } from './stats.js';
 
 /**
  * `npm run bench -- dispatch`: incident confirmation → Kafka broker ack, through the real DispatchStage
@@ -30,14 +31,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kafkaScript = join(root, 'scripts', 'kafka-local');
 const ASSET = 'oxford_towncentre_pedestrians.mp4'; // 1920×1080, 25 fps, 3.84 s
 
-const round = (x: number) => Math.round(x * 10) / 10;
-const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-};
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-const stats = (xs: number[]) => ({ p50: round(pct(xs, 50)), p95: round(pct(xs, 95)), max: round(Math.max(...xs)), mean: round(mean(xs)) });
 
 function kafkaLocal(args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -255,11 +248,11 @@ export async function benchDispatch(): Promise<Record<string, unknown>> {
       const allEvidence = [...p.evidence, ...s.evidence];
       return {
         bench: 'dispatch',
-        p50Ms: round(pct(p.confToAck, 50)),
-        p95Ms: round(pct(p.confToAck, 95)),
+        p50Ms: round(percentile(p.confToAck, 50)),
+        p95Ms: round(percentile(p.confToAck, 95)),
         targetP95Ms: 500,
-        ackAfterOutboxP50Ms: round(pct(p.outbox, 50)),
-        ackAfterOutboxP95Ms: round(pct(p.outbox, 95)),
+        ackAfterOutboxP50Ms: round(percentile(p.outbox, 50)),
+        ackAfterOutboxP95Ms: round(percentile(p.outbox, 95)),
         evidenceMsPerIncident: round(mean(allEvidence)),
         snapshotMsPerIncident: round(mean([...snapshotMs.values()])),
         incidents: n,
@@ -276,8 +269,8 @@ export async function benchDispatch(): Promise<Record<string, unknown>> {
         },
         oneAtATime: {
           incidents: m,
-          p50Ms: round(pct(s.confToAck, 50)),
-          p95Ms: round(pct(s.confToAck, 95)),
+          p50Ms: round(percentile(s.confToAck, 50)),
+          p95Ms: round(percentile(s.confToAck, 95)),
           evidenceMs: stats(s.evidence),
           ticketToAckMs: stats(s.ticketToAck),
           outboxToAckMs: stats(s.outbox),

@@ -6,8 +6,6 @@ import type { ChildProcess } from 'node:child_process';
  * left. The camera decoder and the live view both stop their ffmpeg with it.
  */
 export async function stopChild(child: ChildProcess, exited: Promise<unknown>, stepMs: number): Promise<void> {
-  let done = false;
-  void exited.then(() => (done = true));
   const waitExit = (ms: number) =>
     Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
@@ -20,8 +18,8 @@ export async function stopChild(child: ChildProcess, exited: Promise<unknown>, s
     /* stdin closed: go on to signals */
   }
   if (await waitExit(stepMs)) return;
-  if (!done) child.kill('SIGTERM');
+  child.kill('SIGTERM');
   if (await waitExit(stepMs)) return;
-  if (!done) child.kill('SIGKILL');
+  child.kill('SIGKILL');
   await exited;
 }
