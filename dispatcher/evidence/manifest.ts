@@ -74,7 +74,7 @@ export function hashFile(path: string): Promise<{ sha256: string; bytes: number 
 }
 
 /** What is signed: the canonical manifest without its signature. */
-export function signedBytes(m: Manifest): Buffer {
+function signedBytes(m: Manifest): Buffer {
   const { signature: _omit, ...rest } = m;
   return Buffer.from(canonicalJson(rest), 'utf8');
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { StreetwatchError } from '../../core/errors.js';
 import { appendChain, chainCorrupt, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
-import { hashFile, MANIFEST_FILE, serialiseManifest, sha256Hex, signManifest, type ManifestFile } from './manifest.js';
+import { hashFile, MANIFEST_FILE, MANIFEST_VERSION, serialiseManifest, sha256Hex, signManifest, type ManifestFile } from './manifest.js';
 import { isoInZone } from '../../core/time.js';
 
 /**
@@ -38,7 +38,7 @@ export async function sealPackage(opts: {
     const seq = (head?.seq ?? 0) + 1;
     const createdMs = (opts.now ?? Date.now)();
     const previous = head?.manifestSha256 ?? null;
-    const manifest = signManifest({ version: 1, seq, incidentId: opts.incidentId, revision: opts.revision, createdAt: isoInZone(createdMs, opts.timezone), files, previous }, opts.keys);
+    const manifest = signManifest({ version: MANIFEST_VERSION, seq, incidentId: opts.incidentId, revision: opts.revision, createdAt: isoInZone(createdMs, opts.timezone), files, previous }, opts.keys);
     const bytes = serialiseManifest(manifest);
     await writeFile(join(opts.staging, MANIFEST_FILE), bytes);
     await mkdir(join(root, opts.incidentId), { recursive: true });

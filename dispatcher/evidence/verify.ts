@@ -52,7 +52,7 @@ interface PackageCheck {
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export async function verifyPackage(dir: string, prefix: string, publicKeyPem: string): Promise<PackageCheck> {
+async function verifyPackage(dir: string, prefix: string, publicKeyPem: string): Promise<PackageCheck> {
   const problems: VerifyProblem[] = [];
   const item = (name: string) => `${prefix}${name}`;
   let raw: Buffer;

@@ -110,7 +110,7 @@ CREATE TABLE IF NOT EXISTS false_positives (
 `;
 
 /** Whose history a repeat offence is counted on: the shop for door_front, otherwise the place. */
-export function subjectOf(inc: Pick<Incident, 'type' | 'shop' | 'site' | 'cameraId' | 'zoneId'>): string {
+function subjectOf(inc: Pick<Incident, 'type' | 'shop' | 'site' | 'cameraId' | 'zoneId'>): string {
   if (inc.type === 'door_front' && inc.shop) return `shop:${inc.shop.id}`;
   return inc.site ? `site:${inc.site}` : `zone:${inc.cameraId}/${inc.zoneId}`;
 }

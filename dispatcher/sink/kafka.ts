@@ -47,7 +47,7 @@ function onlyTopicExists(e: unknown): boolean {
  * Creates the topics that do not exist yet (partitions and replication from the config) and warns about an
  * existing topic with fewer partitions than configured: kafkajs never shrinks or grows a topic on its own.
  */
-export async function ensureTopics(admin: Admin, cfg: Pick<KafkaConfig, 'partitions' | 'replicationFactor'>, topics: readonly string[], log?: Logger): Promise<void> {
+async function ensureTopics(admin: Admin, cfg: Pick<KafkaConfig, 'partitions' | 'replicationFactor'>, topics: readonly string[], log?: Logger): Promise<void> {
   const unique = [...new Set(topics)];
   if (unique.length === 0) return;
   try {
@@ -92,7 +92,7 @@ async function withAdmin<T>(client: KafkaClient, fn: (admin: Admin) => Promise<T
 }
 
 /** Producer settings that make publish() mean "stored on all in-sync replicas, once". */
-export const PRODUCER_CONFIG = {
+const PRODUCER_CONFIG = {
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,

@@ -67,7 +67,7 @@ export function ticketContext(dispatch: DispatchConfig, timezone: string, now: n
  * A repeat is a recurrence of a resolved incident or a subject with earlier offences in 12 months. It is
  * what the recommended action and the priority raise both key on.
  */
-export function isRepeat(input: Pick<TicketInput, 'priorOffences12m' | 'recurrenceOf'>): boolean {
+function isRepeat(input: Pick<TicketInput, 'priorOffences12m' | 'recurrenceOf'>): boolean {
   return input.priorOffences12m > 0 || input.recurrenceOf !== undefined;
 }
 

@@ -25,7 +25,7 @@ export const exampleDispatch: DispatchConfig = dispatchSchema.parse({
 
 export const EXAMPLE_T0 = Date.parse('2026-11-27T02:00:00Z'); // 10:00 in Shanghai
 
-export const EXAMPLE_SHA = 'a'.repeat(64);
+const EXAMPLE_SHA = 'a'.repeat(64);
 
 export function exampleInput(over: Partial<TicketInput> = {}): TicketInput {
   return {
