@@ -49,6 +49,8 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 const RETENTION_EVERY_MS = 3600 * 1000;
 /** An open incident seen again gets a new evidence revision (latest still + clip) at most this often. */
 const EVIDENCE_UPDATE_MS = 60_000;
+/** Revision numbers: 1 the instant package the ticket carries (or, after a restart, the full one), 2 the full package after it, 3… updates. */
+const FULL_REVISION = 2;
 /** Incident states in which a squad has seen the ticket: only then may its evidence age out. */
 const ACKNOWLEDGED: ReadonlySet<string> = new Set(['acknowledged', 'resolved', 'rejected']);
 
@@ -219,7 +221,7 @@ export class DispatchStage implements Service {
     this.packaging++;
     this.fullQueue = this.fullQueue
       .then(async () => {
-        const full = await this.packager.package({ ...req, revision: 2, allMoments: true });
+        const full = await this.packager.package({ ...req, revision: FULL_REVISION, allMoments: true });
         this.o.log.info({ incident: req.incidentId, dir: full.dir, elapsedMs: full.elapsedMs }, 'evidence: full-resolution package sealed');
         this.store.touch(req.incidentId, this.now()); // the console shows the new evidence
       })
@@ -241,7 +243,9 @@ export class DispatchStage implements Service {
     this.packaging++;
     this.fullQueue = this.fullQueue
       .then(async () => {
-        const revision = (await this.packager.revisions(inc.id)) + 1;
+        // r1 is the snapshot and r2 the full package, each made on its own path: an update may run before
+        // either is sealed (hits arriving faster than packaging), so updates number from 3 and never take theirs
+        const revision = Math.max(FULL_REVISION, await this.packager.latestRevision(inc.id)) + 1;
         await this.packager.package({ ...req, revision });
         this.store.touch(inc.id, this.now());
       })

@@ -139,10 +139,10 @@ export class EvidencePackager implements Service {
     return staging;
   }
 
-  /** How many revisions of an incident's evidence are sealed (0 when none). */
-  async revisions(incidentId: string): Promise<number> {
+  /** The highest revision of an incident sealed so far (0: none). */
+  async latestRevision(incidentId: string): Promise<number> {
     const names = await readdir(join(this.root, incidentId)).catch(() => [] as string[]);
-    return names.filter((n) => /^r\d+$/.test(n)).length;
+    return Math.max(0, ...names.filter((n) => /^r\d+$/.test(n)).map((n) => Number(n.slice(1))));
   }
 
   /**

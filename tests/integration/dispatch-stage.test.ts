@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,22 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     expect(stage.store.get(ticket.ticketId)!.state).toBe('rejected');
     expect(stage.store.falsePositives()).toEqual([{ detector: 'static-object', cameraId: 'cam-a', zoneId: 'z1', count: 1 }]);
     await stage.stop();
+    await stage.stop();
+  }, 120_000);
+
+  it('a later sighting arriving before the first packages are sealed still gets its own revision (3), and theirs stay 1 and 2', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sw-stage-'));
+    const { log } = memoryLogger('warn');
+    const stage = new DispatchStage({ config: config(dataDir), baseDir: dataDir, log, sink: new MemoryTicketSink() });
+    await stage.start();
+    const frame = oxfordFrame(640, 360, 25);
+    // a replay faster than real time: the minute-later sighting comes in the same tick as the first hit
+    stage.onHit({ ...hit(1), snapshot: { width: frame.width, height: frame.height, data: frame.data } });
+    stage.onHit(hit(61));
+    await stage.idle();
+    const id = stage.store.list()[0]!.id;
+    expect(readdirSync(join(dataDir, 'evidence', id)).sort()).toEqual(['r1', 'r2', 'r3']);
+    expect(stage.counts.evidenceFailed).toBe(0);
     await stage.stop();
   }, 120_000);
 
