@@ -17,6 +17,8 @@ export interface Principal {
   role: Role;
   /** For role 'squad': the squad id. */
   squad?: string;
+  /** The token's hash: which token this is, to notice when a config reload removes or changes it. */
+  tokenId?: string;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -45,8 +47,15 @@ export class TokenTable {
         log?.warn({ token: t.name, env: t.tokenEnv }, `console.tokens[${i}] (${t.name}): the token in ${t.tokenEnv} is shorter than 16 characters; refused, use a long random token`);
         return;
       }
-      this.byHash.set(sha(secret), { name: t.name, ...parseRole(t.role) });
+      const tokenId = sha(secret);
+      this.byHash.set(tokenId, { name: t.name, ...parseRole(t.role), tokenId });
     });
+  }
+
+  /** Whether the token behind `p` is still in this table with the same role (a reload may remove or change it). */
+  isCurrent(p: Principal): boolean {
+    const q = p.tokenId === undefined ? undefined : this.byHash.get(p.tokenId);
+    return q !== undefined && q.role === p.role && q.squad === p.squad;
   }
 
   principals(): Principal[] {

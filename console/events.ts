@@ -21,6 +21,8 @@ export interface FeedMessage {
 interface Subscriber {
   principal: Principal;
   send: (msg: FeedMessage) => void;
+  /** Ends the subscription from our side (its token was revoked). */
+  close: () => void;
 }
 
 /** Look back this far on every poll: a change written with a slightly older clock (another process) is not missed. */
@@ -40,6 +42,8 @@ export class IncidentFeed implements Service {
       store: Pick<IncidentStore, 'search'>;
       /** The incident as the subscriber may see it (URLs are signed per principal). */
       view: (inc: Incident, p: Principal) => unknown;
+      /** Whether a subscriber's token is still valid; checked on every poll, so a revoked token stops receiving. */
+      isCurrent?: (p: Principal) => boolean;
       log: Logger;
       now?: () => number;
       intervalMs?: number;
@@ -57,9 +61,9 @@ export class IncidentFeed implements Service {
     this.timer.unref();
   }
 
-  /** Adds a subscriber; returns the function that removes it. */
-  subscribe(principal: Principal, send: (msg: FeedMessage) => void): () => void {
-    const s = { principal, send };
+  /** Adds a subscriber; returns the function that removes it. `close` is called if its token is revoked. */
+  subscribe(principal: Principal, send: (msg: FeedMessage) => void, close: () => void = () => undefined): () => void {
+    const s = { principal, send, close };
     this.subs.add(s);
     return () => this.subs.delete(s);
   }
@@ -70,6 +74,12 @@ export class IncidentFeed implements Service {
 
   /** One look at the store (the timer calls it; tests may call it directly). */
   poll(): void {
+    for (const s of this.subs) {
+      if (this.o.isCurrent?.(s.principal) === false) {
+        this.subs.delete(s);
+        s.close();
+      }
+    }
     const since = this.cursor - OVERLAP_MS;
     if (this.subs.size === 0) {
       this.cursor = Math.max(this.cursor, this.now - OVERLAP_MS);

@@ -133,7 +133,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   const viewWithThumb = async (p: Principal, inc: Incident, ticket?: unknown) => view(p, inc, await thumbnailPath(inc), ticket);
 
   // The feed cannot wait for the disk: it sends the thumbnail last looked up (the list and detail look it up).
-  const feed = new IncidentFeed({ store, view: (inc, p) => view(p, inc, thumbnails.get(inc.id)?.path), log: opts.log, now });
+  const feed = new IncidentFeed({ store, view: (inc, p) => view(p, inc, thumbnails.get(inc.id)?.path), isCurrent: (p) => table().isCurrent(p), log: opts.log, now });
 
   const app = Fastify({ logger: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
@@ -397,9 +397,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   app.get('/api/events', { websocket: true, preValidation: wsAuth(['command', 'admin', 'squad']) }, (socket, req) => {
     const p = req.principal!;
     socket.send(JSON.stringify({ type: 'hello', role: roleLabel(p) }));
-    const unsubscribe = feed.subscribe(p, (msg) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
-    });
+    const unsubscribe = feed.subscribe(
+      p,
+      (msg) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+      },
+      () => socket.close(1008, 'token revoked'),
+    );
     opts.metrics.consoleClients.set(feed.subscribers);
     socket.on('close', () => {
       unsubscribe();

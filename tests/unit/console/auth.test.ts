@@ -26,9 +26,18 @@ describe('console tokens', () => {
     const { log, lines } = memoryLogger('warn');
     const t = new TokenTable(cfg, { SW_TEST_ADMIN: 'admin-token-from-env-01' }, log);
     expect(t.principals()).toHaveLength(2);
-    expect(t.authenticate('Bearer command-token-0000001', undefined)).toEqual({ name: 'room', role: 'command' });
-    expect(t.authenticate(undefined, 'admin-token-from-env-01')).toEqual({ name: 'ops', role: 'admin' });
+    expect(t.authenticate('Bearer command-token-0000001', undefined)).toMatchObject({ name: 'room', role: 'command' });
+    expect(t.authenticate(undefined, 'admin-token-from-env-01')).toMatchObject({ name: 'ops', role: 'admin' });
     expect(JSON.stringify(lines)).toContain('SW_TEST_UNSET');
+  });
+
+  it('knows when a reload removed a token or changed its role', () => {
+    const env = { SW_TEST_ADMIN: 'admin-token-from-env-01' };
+    const p = new TokenTable(cfg, env, undefined).authenticate('Bearer command-token-0000001', undefined);
+    expect(new TokenTable(cfg, env, undefined).isCurrent(p)).toBe(true);
+    const demoted = consoleSchema.parse({ tokens: [{ name: 'room', role: 'squad:sq-1', token: 'command-token-0000001' }] });
+    expect(new TokenTable(demoted, env, undefined).isCurrent(p)).toBe(false);
+    expect(new TokenTable(consoleSchema.parse({}), env, undefined).isCurrent(p)).toBe(false);
   });
 
   it.each([

@@ -76,3 +76,21 @@ describe('IncidentFeed', () => {
     expect(got.command).toHaveLength(1);
   });
 });
+
+describe('IncidentFeed and revoked tokens', () => {
+  it('closes a subscriber whose token a reload removed, and sends it nothing more', async () => {
+    const store = fakeStore([]);
+    let revoked = false;
+    const feed = new IncidentFeed({ store, view: (i) => i.id, isCurrent: (p) => !(revoked && p.name === 'gone'), log: memoryLogger().log, now: () => 10_000, intervalMs: 1e9 });
+    const got: string[] = [];
+    let closed = 0;
+    feed.subscribe({ name: 'gone', role: 'squad', squad: 'sq-1' }, (m) => got.push(String(m.incident)), () => closed++);
+    await feed.start();
+    revoked = true;
+    store.rows.push({ incident: inc('x', 10_100), squad: 'sq-1' });
+    feed.poll();
+    expect(closed).toBe(1);
+    expect(got).toEqual([]);
+    expect(feed.subscribers).toBe(0);
+  });
+});
