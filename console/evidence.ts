@@ -52,7 +52,8 @@ export class EvidenceReader {
 
   constructor(
     readonly root: string,
-    private readonly publicKeyPem: string | undefined,
+    /** The evidence public key (PEM), or undefined while there is none: then nothing is verified. */
+    private readonly publicKey: () => string | undefined,
   ) {}
 
   async revisions(incidentId: string): Promise<RevisionView[]> {
@@ -94,7 +95,8 @@ export class EvidenceReader {
 
   /** Every revision of an incident checked against its manifest and signature; null without a public key. */
   async verify(incidentId: string, nowMs: number): Promise<{ ok: boolean; checkedAtMs: number; problems: VerifyResult['problems'] } | null> {
-    if (!this.publicKeyPem || !INCIDENT_ID.test(incidentId)) return null;
+    const publicKeyPem = this.publicKey();
+    if (!publicKeyPem || !INCIDENT_ID.test(incidentId)) return null;
     const names = await readdir(join(this.root, incidentId)).catch(() => [] as string[]);
     const problems: VerifyResult['problems'] = [];
     let checkedAtMs = nowMs;
@@ -106,7 +108,7 @@ export class EvidenceReader {
       const fingerprint = await fingerprintOf(dir);
       let hit = this.verified.get(dir);
       if (!hit || hit.fingerprint !== fingerprint) {
-        hit = { fingerprint, result: await verifyEvidence(dir, this.publicKeyPem), atMs: nowMs };
+        hit = { fingerprint, result: await verifyEvidence(dir, publicKeyPem), atMs: nowMs };
         this.verified.set(dir, hit);
       }
       checkedAtMs = Math.min(checkedAtMs, hit.atMs);

@@ -27,3 +27,17 @@ export async function stopAll(services: Iterable<Service>): Promise<unknown[]> {
   }
   return errors;
 }
+
+/** Resolves at the first SIGINT or SIGTERM (then stops listening), so a long-running command can shut down cleanly. */
+export function stopSignal(onSignal?: (signal: NodeJS.Signals) => void): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      onSignal?.(sig);
+      resolve(sig);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}

@@ -65,7 +65,7 @@ export async function benchConsole(): Promise<Record<string, unknown>> {
   const seedMs = performance.now() - seedStart;
   const config = configSchema.parse({ version: 1, console: { tokens: [{ name: 'bench', role: 'command', token: TOKEN }] } });
   const log = createLogger({ level: 'warn' });
-  const http = await startHttpServer({ host: '127.0.0.1', port: 0, metrics: createMetrics(new Registry()), log, config: () => config, baseDir: dir, store, evidence: new EvidenceReader(join(dir, 'evidence'), undefined) });
+  const http = await startHttpServer({ host: '127.0.0.1', port: 0, metrics: createMetrics(new Registry()), log, config: () => config, baseDir: dir, store, evidence: new EvidenceReader(join(dir, 'evidence'), () => undefined) });
   const headers = { authorization: `Bearer ${TOKEN}` };
   const timeGet = async (path: string, n = 10) => {
     const ms: number[] = [];

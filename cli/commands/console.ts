@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../config/loader.js';
 import type { Config } from '../../config/schema.js';
 import { watchConfig } from '../../config/watch.js';
+import { stopSignal } from '../../core/lifecycle.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { EvidenceReader } from '../../console/evidence.js';
@@ -32,8 +33,11 @@ export async function run(argv: string[]): Promise<number> {
   setRootLogger(log);
   let config: Config = loaded.config;
   const paths = dispatchPaths(config, loaded.baseDir);
+  // the pipeline makes the key at its first start, maybe after this console started: looked for until found
   const publicKey = join(paths.keysDir, PUBLIC_KEY_FILE);
   if (!existsSync(publicKey)) log.warn({ key: publicKey }, 'console: no evidence public key yet; evidence is shown without verification until the pipeline has made its key');
+  let publicKeyPem: string | undefined;
+  const currentPublicKey = () => (publicKeyPem ??= existsSync(publicKey) ? loadPublicKeyFile(publicKey) : undefined);
   const store = new IncidentStore(paths.storeFile, randomUUID);
   store.start();
   const metrics = createMetrics();
@@ -47,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     config: () => config,
     baseDir: loaded.baseDir,
     store,
-    evidence: new EvidenceReader(paths.evidenceRoot, existsSync(publicKey) ? loadPublicKeyFile(publicKey) : undefined),
+    evidence: new EvidenceReader(paths.evidenceRoot, currentPublicKey),
     live,
   });
   log.info({ url: http.url, config: loaded.file, store: paths.storeFile }, 'streetwatch console running');
@@ -55,20 +59,16 @@ export async function run(argv: string[]): Promise<number> {
     loadConfig(loaded.file).then(
       (next) => {
         config = next.config;
+        metrics.configReloads.inc({ result: 'applied' });
         log.info('console: config reloaded (names, zones, tokens, plan)');
       },
-      (e: unknown) => log.error({ err: e }, `console: new config rejected, the running one stays: ${(e as Error).message}`),
+      (e: unknown) => {
+        metrics.configReloads.inc({ result: 'rejected' });
+        log.error({ err: e }, `console: new config rejected, the running one stays: ${(e as Error).message}`);
+      },
     );
   });
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopSignal((signal) => log.info({ signal }, 'stopping'));
   unwatch();
   await http.stop();
   await live.stop();

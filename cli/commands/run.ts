@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/loader.js';
 import { watchConfig } from '../../config/watch.js';
 import { isStreetwatchError } from '../../core/errors.js';
+import { stopSignal } from '../../core/lifecycle.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { EvidenceReader } from '../../console/evidence.js';
@@ -74,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     cameras: () => runtime.status(),
     detectors: () => detection.status(),
     store: dispatch.store,
-    evidence: new EvidenceReader(dispatch.evidenceRoot, dispatch.publicKeyPem),
+    evidence: new EvidenceReader(dispatch.evidenceRoot, () => dispatch.publicKeyPem),
     live,
     wakeRelay: () => dispatch.wakeRelay(),
   });
@@ -108,16 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     });
   });
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      log.info({ signal: sig }, 'stopping');
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopSignal((signal) => log.info({ signal }, 'stopping'));
   unwatch();
   await reloading;
   await http.stop();

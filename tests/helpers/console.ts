@@ -107,7 +107,7 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: Fixture
     config: () => loaded.config,
     baseDir: loaded.baseDir,
     store: stage.store,
-    evidence: new EvidenceReader(stage.evidenceRoot, stage.publicKeyPem),
+    evidence: new EvidenceReader(stage.evidenceRoot, () => stage.publicKeyPem),
     wakeRelay: () => stage.wakeRelay(),
     live,
   });
