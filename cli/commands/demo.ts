@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadConfig } from '../../config/loader.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
-import { parseCli } from '../args.js';
+import { freePort } from '../../core/net.js';
+import { serveOptions } from '../args.js';
 import { run as runPipeline } from './run.js';
 
 export const summary = 'the embedded demo (npm start): builds the demo scene once, then runs config/demo.yaml on it';
@@ -17,7 +16,7 @@ export const DEMO_SCENE_SPEC = join(PROJECT_ROOT, 'config/demo-scene.yaml');
 export const DEMO_SCENE_DIR = join(PROJECT_ROOT, 'data/demo/scene');
 const HASH_FILE = 'spec.sha256';
 
-const HELP = `usage: streetwatch demo [--port N]
+const HELP = `usage: streetwatch demo [--port N] [--host H]
 
 The embedded demo: composes config/demo-scene.yaml (the Oxford street clip with a stacking, a door-front and a
 stall violation appearing a few seconds apart) into data/demo/scene/ when it is missing or the spec changed,
@@ -25,28 +24,21 @@ then runs 'streetwatch run --config config/demo.yaml' on it, the camera looping.
 are confirmed within about a minute. --port 0 picks a free port.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, false);
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  const { config } = await loadConfig(DEMO_CONFIG);
-  let port = values.port !== undefined ? Number(values.port) : config.http.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`streetwatch demo: --port must be 0..65535, got '${values.port}'\n`);
-    return 2;
-  }
+  const opts = await serveOptions(['--config', DEMO_CONFIG, ...argv], 'demo', HELP);
+  if (typeof opts === 'number') return opts;
+  const { config } = opts.loaded;
+  let port = opts.port;
   // The URL goes out before the pipeline starts, so it needs the real port up front.
-  if (port === 0) port = await freePort(config.http.host);
-  const host = ['0.0.0.0', '::'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
+  if (port === 0) port = await freePort(opts.host);
+  const host = ['0.0.0.0', '::'].includes(opts.host) ? '127.0.0.1' : opts.host;
   const token = config.console.tokens.find((t) => t.role === 'command')?.token;
   // stderr: stdout carries the pipeline's JSON log lines.
   process.stderr.write(`streetwatch 演示 demo — 控制台 console: http://${host.includes(':') ? `[${host}]` : host}:${port}/${token ? `  (指挥室令牌 command token: ${token})` : ''}\n`);
   const built = await ensureDemoScene(DEMO_SCENE_SPEC, DEMO_SCENE_DIR, () =>
-    process.stderr.write('正在合成演示场景 composing the demo scene into data/demo/scene/ (once; a minute or two)…\n'),
+    process.stderr.write('正在合成演示场景 composing the demo scene into data/demo/scene/ (once; about half a minute)…\n'),
   );
   if (built) process.stderr.write('演示场景已就绪 demo scene ready\n');
-  return runPipeline(['--config', DEMO_CONFIG, ...(values.port !== undefined ? ['--port', String(port)] : [])]);
+  return runPipeline(['--config', DEMO_CONFIG, '--port', String(port), '--host', opts.host]);
 }
 
 /**
@@ -91,15 +83,4 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? ok(addr.port) : fail(new Error('no port assigned'))));
-    });
-  });
 }
