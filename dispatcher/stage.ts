@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { resolveCamera, type Config } from '../config/schema.js';
 import { resolveConfigPath } from '../core/assets.js';
 import type { Logger } from '../core/log.js';
@@ -18,6 +18,7 @@ import { OutboxRelay, type RelayOptions } from './outbox/relay.js';
 import type { StatusSource, TicketSink } from './sink/sink.js';
 import { buildTicket, ticketContext } from './ticket/build.js';
 import { ticketMessage } from './sink/messages.js';
+import { ringDir } from '../pipeline/ring.js';
 
 /**
  * The dispatch stage: hits → incidents (store) → evidence package → ticket + outbox row (one transaction) →
@@ -319,13 +320,13 @@ export class DispatchStage implements Service {
     const cam = resolveCamera(this.config, c);
     const zone = cam.zones.find((z) => z.id === inc.zoneId);
     const video = cam.source.kind === 'vehicle' ? cam.source.video : cam.source;
-    const dataDir = resolve(this.o.baseDir, this.config.storage.dataDir);
+    const { dataDir } = dispatchPaths(this.config, this.o.baseDir);
     const pts = inc.frames.confirmed.ptsSec;
     // A file read faster than real time has no ring (see pipeline/camera.ts): the file itself is the evidence.
     const source: EvidenceRequest['source'] =
       video.kind === 'file' && !video.realtime && pts !== undefined
         ? { kind: 'file', path: resolveConfigPath(video.path, this.o.baseDir), startWallMs: inc.frames.confirmed.wallMs - pts * 1000 }
-        : { kind: 'ring', dir: join(dataDir, 'ring', cam.id) };
+        : { kind: 'ring', dir: ringDir(dataDir, cam.id) };
     const info = (id: string) => this.o.detectorInfo?.(id) ?? { version: 'unknown' };
     return {
       incidentId: inc.id,

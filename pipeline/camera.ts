@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { ResolvedCamera } from '../config/schema.js';
 import { StreetwatchError, toStreetwatchError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -9,7 +8,7 @@ import type { DecoderArgsSpec } from './ffmpeg/args.js';
 import { FfmpegDecoder, type DecoderExit } from './ffmpeg/decoder.js';
 import { RING_CODECS, classifyFfmpegFailure, parseInputVideoCodec } from './ffmpeg/failure.js';
 import { FrameClock } from './frame-clock.js';
-import { SegmentRing } from './ring.js';
+import { ringDir, SegmentRing } from './ring.js';
 import { buildSource, type CameraSource } from './sources/source.js';
 
 /** Where a vehicle frame's position comes from (the telemetry feed); see sources/telemetry. */
@@ -98,7 +97,7 @@ export class CameraRunner {
       }
       if (this.camera.ring.enabled && this.source.live) {
         this.ring = new SegmentRing({
-          dir: join(this.deps.dataDir, 'ring', this.camera.id),
+          dir: ringDir(this.deps.dataDir, this.camera.id),
           keepMinutes: this.camera.ring.keepMinutes,
           segmentSec: this.camera.ring.segmentSec,
           onDeleted: (files) => this.deps.metrics.ringSegmentsDeleted.inc({ camera: this.camera.id }, files.length),

@@ -29,7 +29,18 @@ export function segmentStartMs(name: string): number | undefined {
 }
 
 /** The segment files of a ring folder by start time (none if the folder does not exist yet). */
-export async function segmentFiles(dir: string): Promise<{ file: string; name: string; startMs: number }[]> {
+/** A ring segment file as its name describes it. */
+export interface SegmentFile {
+  file: string;
+  name: string;
+  /** Start from the name (local time, whole seconds: the true start is up to 1 s later). */
+  startMs: number;
+}
+
+/** Where a camera's evidence ring lives under the data folder (the decoder writes it, evidence reads it). */
+export const ringDir = (dataDir: string, cameraId: string): string => join(dataDir, 'ring', cameraId);
+
+export async function segmentFiles(dir: string): Promise<SegmentFile[]> {
   let names: string[];
   try {
     names = await readdir(dir);

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { StreetwatchError } from '../../core/errors.js';
-import { segmentFiles } from '../../pipeline/ring.js';
+import type { SegmentFile } from '../../pipeline/ring.js';
 
 /**
  * The ffmpeg side of evidence: finding which ring segment holds a moment, cutting one full-resolution frame
@@ -61,14 +61,7 @@ export async function cutCopy(input: string, fromSec: number, toSec: number, out
   ], `cutting ${fromSec.toFixed(3)}–${toSec.toFixed(3)} s of ${input} into ${out}`);
 }
 
-export interface Segment {
-  file: string;
-  name: string;
-  /** Start from the name (local time, whole seconds: the true start is up to 1 s later). */
-  startMs: number;
-}
-
-export const listSegments = (dir: string): Promise<Segment[]> => segmentFiles(dir);
+export type Segment = SegmentFile;
 
 // Segment names have whole seconds (ffmpeg's strftime), so a moment may fall up to 1 s past where the name says
 // the segment ends.

@@ -13,8 +13,9 @@ import { appendChain, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
 import { MANIFEST_FILE, parseManifest, sha256Hex, signatureProblem } from './manifest.js';
 import { sealPackage } from './seal.js';
-import { concatCopy, cutCopy, extractStill, listSegments, locateInRing, probeDurationSec, ringEndMs, segmentsCovering } from './media.js';
+import { concatCopy, cutCopy, extractStill, locateInRing, probeDurationSec, ringEndMs, segmentsCovering } from './media.js';
 import { isoInZone } from '../../core/time.js';
+import { segmentFiles } from '../../pipeline/ring.js';
 
 /**
  * Evidence locking (证据锁定): one package per incident revision under `<root>/<incidentId>/r<revision>/` —
@@ -288,7 +289,7 @@ export class EvidencePackager implements Service {
       const ok = await extractStill(req.source.path, Math.min(offsetSec, Math.max(0, (dur ?? offsetSec) - 0.1)), out);
       return ok ? { ok, from: req.source.path, offsetSec } : { ok: false, reason: `no frame at ${offsetSec.toFixed(3)} s in ${req.source.path}` };
     }
-    const at = await locateInRing(await listSegments(req.source.dir), wallMs);
+    const at = await locateInRing(await segmentFiles(req.source.dir), wallMs);
     if (!at.ok) return at;
     const ok = await extractStill(at.segment.file, at.offsetSec, out);
     return ok ? { ok, from: at.segment.name, offsetSec: at.offsetSec } : { ok: false, reason: `no frame at ${at.offsetSec.toFixed(3)} s in ring segment ${at.segment.name}` };
@@ -318,7 +319,7 @@ export class EvidencePackager implements Service {
     }
     const dir = req.source.dir;
     await this.waitForRing(dir, w.toMs);
-    const all = await listSegments(dir);
+    const all = await segmentFiles(dir);
     const segs = segmentsCovering(all, w.fromMs, w.toMs, await ringEndMs(all));
     if (segs.length === 0) return { ok: false, reason: `no ring segment in ${dir} covers ${isoInZone(w.fromMs, tz)} – ${isoInZone(w.toMs, tz)}` };
     await concatCopy(segs.map((s) => s.file), out, join(staging, '.concat.txt'));
@@ -333,7 +334,7 @@ export class EvidencePackager implements Service {
   private async waitForRing(dir: string, toMs: number): Promise<void> {
     const deadline = toMs + (this.opts.ringWaitSec ?? 8) * 1000;
     for (;;) {
-      const segs = await listSegments(dir);
+      const segs = await segmentFiles(dir);
       if ((segs.at(-1)?.startMs ?? -Infinity) > toMs || this.now() >= deadline || this.abort.signal.aborted) return;
       // sleep removes its abort listener when the timer fires (a listener per poll would pile up)
       await sleep(500, this.abort.signal).catch(() => undefined);

@@ -3,7 +3,7 @@ import { intakeStatus, type IntakeOutcome, type StatusIntakeDeps } from './statu
 import type { OutMessage, StatusHandler, StatusMessageMeta, StatusSource, TicketSink } from './sink.js';
 
 /**
- * In-memory transport: the embedded mode (no brokers; the console reads the store) and unit tests. Same
+ * In-memory transport for tests and benchmarks (the embedded mode uses ConsoleInboxSink, which keeps nothing). Same
  * contracts as Kafka: publish() rejects outside start()…stop(), messages are copied so a caller mutating its
  * array afterwards changes nothing, and a status goes through the same validation and dead-letter path.
  */
