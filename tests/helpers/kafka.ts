@@ -181,3 +181,8 @@ export function createConsumer(
     ...config,
   });
 }
+
+/** A consumed message's headers as strings (kafkajs gives Buffers, or arrays of them). */
+export function headersOf(message: { headers?: Record<string, unknown> }): Record<string, string> {
+  return Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+}

@@ -2,7 +2,7 @@ import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ticketStatusV1 } from '../../dispatcher/ticket/schema.js';
 import { startConsoleFixture, type ConsoleFixture } from '../helpers/console.js';
-import { createConsumer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
+import { createConsumer, headersOf, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/processes.js';
 
 // With Kafka configured, a squad's report from the console goes out on the ticket-status topic (through the
@@ -22,7 +22,7 @@ beforeAll(async () => {
   await consumer.subscribe({ topics: [topics.tickets, topics.ticketStatus], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
-      seen.push({ topic, key: message.key!.toString(), value: JSON.parse(message.value!.toString()), headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+      seen.push({ topic, key: message.key!.toString(), value: JSON.parse(message.value!.toString()), headers: headersOf(message) });
     },
   });
   await fx.runScenario();

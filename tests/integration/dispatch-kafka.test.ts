@@ -13,7 +13,7 @@ import { ticketV1, type TicketV1 } from '../../dispatcher/ticket/schema.js';
 import { runCameraToEnd } from '../../pipeline/eval.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
 import type { Hit } from '../../rules/types.js';
-import { createConsumer, createProducer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
+import { createConsumer, headersOf, createProducer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/processes.js';
 
@@ -87,7 +87,7 @@ describe('dispatch end to end (real video, real Kafka)', () => {
       eachMessage: async ({ topic, message }) => {
         const value = JSON.parse(message.value!.toString());
         if (topic === topics.tickets) tickets.push({ key: message.key!.toString(), ticket: value });
-        else deadLetters.push({ value, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+        else deadLetters.push({ value, headers: headersOf(message) });
       },
     });
 
