@@ -142,6 +142,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
+    // Evidence shows people, and every API answer is for one token's eyes: no shared cache and no disk copy
+    // may keep it. Set here, the last step before the headers go out, because sendFile writes its own
+    // Cache-Control (public) after the route's handler has returned.
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'private, no-store');
     if (!req.url.startsWith('/api/') && !req.url.startsWith('/metrics')) {
       const tile = opts.config().console.plan.tileUrl;
       const tileOrigin = tile ? ` ${new URL(tile.replace(/\{[xyz]\}/g, '0')).origin}` : '';
@@ -277,7 +281,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     visible(signedFor ? { name: 'signed URL', ...parseRole(signedFor) } : principal(req), id);
     const rel = await evidence.resolveFile(id, rev, file);
     if (!rel) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no such evidence file');
-    reply.header('cache-control', 'private, max-age=3600');
     return reply.sendFile(rel, evidence.root);
   });
 

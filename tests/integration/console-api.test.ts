@@ -198,6 +198,8 @@ describe('console API: incidents and the live feed', () => {
     const signed = await fetch(`${fx.url}${still.url}`);
     expect(signed.status).toBe(200);
     expect(signed.headers.get('content-type')).toBe('image/jpeg');
+    // pictures of people: no shared cache, no disk copy (sendFile's own `public` must not win)
+    expect(signed.headers.get('cache-control')).toBe('private, no-store');
     expect((await signed.arrayBuffer()).byteLength).toBe(still.bytes);
     const path = still.url.split('?')[0];
     expect((await api(path)).status).toBe(401); // unsigned, no token
@@ -208,6 +210,9 @@ describe('console API: incidents and the live feed', () => {
     const part = await fetch(`${fx.url}${clip.url}`, { headers: { range: 'bytes=0-99' } });
     expect(part.status).toBe(206);
     expect((await part.arrayBuffer()).byteLength).toBe(100);
+    expect(part.headers.get('cache-control')).toBe('private, no-store');
+    const thumb = (await json<{ items: { thumbnail: string }[] }>('/api/incidents', 'command')).items[0]!.thumbnail;
+    expect((await fetch(`${fx.url}${thumb}`)).headers.get('cache-control')).toBe('private, no-store');
 
     const t = fx.tokens.command;
     for (const p of [

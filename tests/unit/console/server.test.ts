@@ -1,0 +1,109 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { configSchema, type Config } from '../../../config/schema.js';
+import { createMetrics, type Metrics } from '../../../core/metrics.js';
+import { EvidenceReader } from '../../../console/evidence.js';
+import { startHttpServer } from '../../../console/server.js';
+import { IncidentStore } from '../../../dispatcher/incidents/store.js';
+import { MANIFEST_FILE, sha256Hex } from '../../../dispatcher/evidence/manifest.js';
+import { memoryLogger, metricValue } from '../../helpers/pipeline.js';
+import { hit, T } from '../dispatcher/incidents/fixtures.js';
+
+// The console server on its own (no pipeline): an in-memory store with one incident, an evidence folder with
+// one still, and the real fastify server on a free port. The API shape of errors, cache headers, the failed
+// login limit and the WebSocket Origin rule are checked here; console-api.test.ts covers the routes end to end.
+
+const TOKENS = { command: 'unit-command-token-00001', squad: 'unit-squad-1-token-00001' };
+const INCIDENT = 'inc-1';
+
+interface Server {
+  url: string;
+  metrics: Metrics;
+  lines: Record<string, unknown>[];
+  stillPath: string;
+  stop: () => Promise<void>;
+}
+
+const running: Server[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+async function start(consoleOver: Record<string, unknown> = {}): Promise<Server> {
+  const config: Config = configSchema.parse({
+    version: 1,
+    console: {
+      tokens: [
+        { name: '指挥室', role: 'command', token: TOKENS.command },
+        { name: '一中队', role: 'squad:sq-1', token: TOKENS.squad },
+      ],
+      ...consoleOver,
+    },
+  });
+  const store = new IncidentStore(':memory:', () => INCIDENT);
+  store.start();
+  store.recordHit(hit(0), { cooldownMs: 30 * 60_000, sameSpotMeters: 25 }, T);
+  store.addTicket({ incidentId: INCIDENT, squad: 'sq-1', ticket: { squad: { id: 'sq-1' } }, topic: 'tickets' }, T);
+  const root = mkdtempSync(join(tmpdir(), 'sw-console-unit-'));
+  const dir = join(root, INCIDENT, 'r1');
+  mkdirSync(dir, { recursive: true });
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
+  writeFileSync(join(dir, 'still-1.jpg'), jpeg);
+  const manifest = { version: 1, seq: 1, incidentId: INCIDENT, revision: 1, createdAt: '2026-11-27T10:00:00+08:00', files: [{ name: 'still-1.jpg', bytes: jpeg.length, sha256: sha256Hex(jpeg) }], previous: null, keyId: 'k' };
+  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`);
+  const { log, lines } = memoryLogger('info');
+  const metrics = createMetrics(new Registry());
+  const http = await startHttpServer({ host: '127.0.0.1', port: 0, metrics, log, config: () => config, baseDir: root, store, evidence: new EvidenceReader(root, () => undefined) });
+  const s = {
+    url: http.url,
+    metrics,
+    lines,
+    stillPath: `/api/evidence/${INCIDENT}/r1/still-1.jpg`,
+    stop: async () => {
+      await http.stop();
+      store.stop();
+    },
+  };
+  running.push(s);
+  return s;
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A request as written, byte for byte (fetch would refuse or normalise what these tests send). */
+function raw(url: string, head: string, body = ''): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, method: head.split(' ')[0], path: head.split(' ')[1], headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('console server: evidence is never cached', () => {
+  it('answers evidence files with Cache-Control: private, no-store (token, signed URL, range)', async () => {
+    const s = await start();
+    const byToken = await fetch(`${s.url}${s.stillPath}`, { headers: bearer(TOKENS.command) });
+    expect(byToken.status).toBe(200);
+    expect(byToken.headers.get('cache-control')).toBe('private, no-store');
+    const detail = (await (await fetch(`${s.url}/api/incidents/${INCIDENT}`, { headers: bearer(TOKENS.command) })).json()) as { incident: { thumbnail: string } };
+    const thumb = await fetch(`${s.url}${detail.incident.thumbnail}`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('cache-control')).toBe('private, no-store');
+    const part = await fetch(`${s.url}${s.stillPath}`, { headers: { ...bearer(TOKENS.command), range: 'bytes=0-3' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('cache-control')).toBe('private, no-store');
+    const list = await fetch(`${s.url}/api/incidents`, { headers: bearer(TOKENS.squad) });
+    expect(list.headers.get('cache-control')).toBe('private, no-store');
+  });
+});
