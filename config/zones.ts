@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allCollinear, doubleSignedArea, selfIntersection, type Point } from '../core/polygon.js';
 
 /**
  * Zones: where each rule applies on a camera. A fixed camera draws its zones as polygons in normalised image
@@ -90,58 +91,28 @@ export const zoneRulesSchema = z
 const unit = z.number().min(0, 'coordinates are normalised to 0..1 of the frame').max(1, 'coordinates are normalised to 0..1 of the frame');
 export const normalisedPointSchema = z.tuple([unit, unit], { error: 'a point is [x, y] with x, y in 0..1' });
 
-type Pt = readonly [number, number];
-
-/** Twice the signed area (shoelace). */
-function doubleArea(pts: readonly Pt[]): number {
-  let a = 0;
-  for (let i = 0; i < pts.length; i++) {
-    const p = pts[i]!;
-    const q = pts[(i + 1) % pts.length]!;
-    a += p[0] * q[1] - q[0] * p[1];
-  }
-  return a;
-}
-
-function orient(a: Pt, b: Pt, c: Pt): number {
-  const v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
-  return Math.abs(v) < 1e-12 ? 0 : Math.sign(v);
-}
-
-function onSegment(a: Pt, b: Pt, p: Pt): boolean {
-  return Math.min(a[0], b[0]) <= p[0] && p[0] <= Math.max(a[0], b[0]) && Math.min(a[1], b[1]) <= p[1] && p[1] <= Math.max(a[1], b[1]);
-}
-
-function segmentsIntersect(a: Pt, b: Pt, c: Pt, d: Pt): boolean {
-  const o1 = orient(a, b, c);
-  const o2 = orient(a, b, d);
-  const o3 = orient(c, d, a);
-  const o4 = orient(c, d, b);
-  if (o1 !== o2 && o3 !== o4 && o1 !== 0 && o2 !== 0 && o3 !== 0 && o4 !== 0) return true;
-  return (o1 === 0 && onSegment(a, b, c)) || (o2 === 0 && onSegment(a, b, d)) || (o3 === 0 && onSegment(c, d, a)) || (o4 === 0 && onSegment(c, d, b));
-}
-
 /**
  * Why a ring of points is unusable as a zone, or undefined. A bow-tie (self-crossing) outline makes
  * "is the box's foot inside?" depend on the point-in-polygon algorithm, and a zero-area one never matches, so
  * both are rejected rather than silently detecting nothing. A repeated closing point is tolerated.
  */
-export function polygonProblem(points: readonly Pt[]): string | undefined {
+export function polygonProblem(points: readonly Point[]): string | undefined {
   let pts = points;
   const first = pts[0];
   const last = pts[pts.length - 1];
   if (pts.length > 1 && first && last && first[0] === last[0] && first[1] === last[1]) pts = pts.slice(0, -1);
   if (pts.length < 3) return 'needs at least 3 distinct points';
-  if (Math.abs(doubleArea(pts)) < 1e-9) return 'has no area (its points are on one line)';
-  const n = pts.length;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      if (j === i + 1 || (i === 0 && j === n - 1)) continue;
-      if (segmentsIntersect(pts[i]!, pts[(i + 1) % n]!, pts[j]!, pts[(j + 1) % n]!)) {
-        return `crosses itself (edge ${i + 1}–${((i + 1) % n) + 1} meets edge ${j + 1}–${((j + 1) % n) + 1}); list the points in order around the outline`;
-      }
-    }
+  // Asked before the crossing test, which would call a ring folded onto one line "crossing" (its edges overlap).
+  if (allCollinear(pts)) return 'has no area (its points are on one line)';
+  // Asked before the area: a symmetric bow-tie's two lobes cancel out to a signed area of zero, yet its fault
+  // is the order of its points, not their place.
+  const crossing = selfIntersection(pts);
+  if (crossing) {
+    const [i, j] = crossing;
+    const n = pts.length;
+    return `crosses itself (edge ${i + 1}–${((i + 1) % n) + 1} meets edge ${j + 1}–${((j + 1) % n) + 1}); list the points in order around the outline`;
   }
+  if (Math.abs(doubleSignedArea(pts)) < 1e-9) return 'has no area (it encloses almost nothing)';
   return undefined;
 }
 

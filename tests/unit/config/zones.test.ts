@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hhmmToMinutes, isValidTimeZone, polygonProblem, timeWindowSchema, zoneSchema } from '../../../config/zones.js';
+import { isStreetwatchError } from '../../../core/errors.js';
+import { parseConfigText } from '../../../config/loader.js';
 
 const square = [
   [0.1, 0.1],
@@ -82,6 +84,9 @@ describe('zoneSchema: rejected zones', () => {
     ['pixel coordinates', { id: 'a', kind: 'mask', polygon: [[0, 0], [640, 0], [640, 360]] }, 'polygon.1.0: coordinates are normalised'],
     ['collinear polygon', { id: 'a', kind: 'mask', polygon: [[0, 0], [0.5, 0.5], [1, 1]] }, 'polygon: polygon has no area'],
     ['bow-tie polygon', { id: 'a', kind: 'mask', polygon: [[0, 0], [1, 1], [1, 0], [0, 0.8]] }, 'polygon: polygon crosses itself'],
+    // its two lobes cancel out to a signed area of 0: still a crossing, not a zone without area
+    ['symmetric bow-tie polygon', { id: 'a', kind: 'mask', polygon: [[0.2, 0.2], [0.8, 0.8], [0.8, 0.2], [0.2, 0.8]] }, 'polygon: polygon crosses itself (edge 1–2 meets edge 3–4)'],
+    ['symmetric bow-tie geofence', { id: 'a', kind: 'mask', geofence: { type: 'Polygon', coordinates: [[[121.48, 31.23], [121.49, 31.24], [121.49, 31.23], [121.48, 31.24], [121.48, 31.23]]] } }, 'geofence.coordinates.0: ring crosses itself'],
     ['geofence type Point', { id: 'a', kind: 'mask', geofence: { type: 'Point', coordinates: [[[121, 31]]] } }, "geofence.type: geofence.type must be 'Polygon'"],
     ['geofence ring not closed', { id: 'a', kind: 'mask', geofence: { type: 'Polygon', coordinates: [geoSquare.coordinates[0]!.slice(0, 4).concat([[121.48, 31.235]])] } }, 'geofence.coordinates.0: a GeoJSON ring must end with its first position'],
     ['geofence latitude out of range (lat/lon swapped)', { id: 'a', kind: 'mask', geofence: { type: 'Polygon', coordinates: [[[31.2, 121.4], [31.3, 121.4], [31.3, 121.5], [31.2, 121.4]]] } }, 'geofence.coordinates.0.0.1: latitude must be in -90..90'],
@@ -151,5 +156,39 @@ describe('polygonProblem', () => {
     expect(polygonProblem([[0, 0], [1, 1], [1, 0], [0, 0.8]])).toMatch(/crosses itself \(edge 1–2 meets edge 3–4\)/);
     // An edge that doubles back along another touches it without crossing: still ambiguous, still rejected.
     expect(polygonProblem([[0, 0], [1, 0], [1, 1], [0.5, 0], [0, 1]])).toMatch(/crosses itself/);
+  });
+
+  it.each<[string, [number, number][], RegExp]>([
+    ['a symmetric bow-tie (signed area 0)', [[0, 0], [1, 1], [1, 0], [0, 1]], /^crosses itself \(edge 1–2 meets edge 3–4\)/],
+    ['a symmetric bow-tie, closed', [[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]], /^crosses itself \(edge 1–2 meets edge 3–4\)/],
+    ['a figure eight of six points', [[0, 0], [0.5, 0.5], [1, 0], [1, 1], [0.5, 0.5], [0, 1]], /^crosses itself/],
+    ['four points on one line', [[0, 0], [0.3, 0], [0.6, 0], [1, 0]], /^has no area \(its points are on one line\)/],
+    ['a line folded back on itself', [[0, 0], [1, 1], [0.5, 0.5]], /^has no area \(its points are on one line\)/],
+    ['a vertical line with a repeated point', [[0.5, 0], [0.5, 0], [0.5, 1], [0.5, 0.2]], /^has no area/],
+  ])('%s', (_name, pts, want) => {
+    expect(polygonProblem(pts)).toMatch(want);
+  });
+});
+
+describe('a zone polygon error names its key path', () => {
+  it('reports a bow-tie at cameras[0].zones[0].polygon as crossing itself', () => {
+    const yaml = `version: 1
+cameras:
+  - id: a
+    source: { kind: file, path: a.mp4 }
+    zones:
+      - id: z1
+        kind: mask
+        polygon: [[0.2, 0.2], [0.8, 0.8], [0.8, 0.2], [0.2, 0.8]]
+`;
+    let err: unknown;
+    try {
+      parseConfigText(yaml, 'test.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect(isStreetwatchError(err, 'CONFIG_INVALID')).toBe(true);
+    expect((err as Error).message).toMatch(/test\.yaml:8:\d+ {2}cameras\[0\]\.zones\[0\]\.polygon {2}polygon crosses itself \(edge 1–2 meets edge 3–4\)/);
+    expect((err as Error).message).not.toMatch(/no area/);
   });
 });
