@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { StreetwatchError } from '../core/errors.js';
 import { isoInZone } from '../core/time.js';
 import type { IncidentStore } from '../dispatcher/incidents/store.js';
+import { nextState } from '../dispatcher/incidents/lifecycle.js';
 import type { Incident } from '../dispatcher/incidents/types.js';
 import { ticketMessage } from '../dispatcher/sink/messages.js';
 import { ticketDeadlineMs } from '../dispatcher/ticket/build.js';
@@ -37,7 +38,7 @@ function note(body: unknown): string | undefined {
 export function operatorAction(d: ActionDeps, p: Principal, id: string, action: 'false_positive' | 'close', body: unknown): Incident {
   const r = d.store.operatorAction(id, action, p.name, note(body), d.now());
   if (r === 'not_found') throw notFound(id);
-  if (r === 'no_change') throw conflict(action === 'close' ? `incident ${id} is not open; only confirmed, dispatched or acknowledged incidents can be closed` : `incident ${id} is already marked a false positive`);
+  if (r === 'no_change') throw conflict(action === 'close' ? `incident ${id} is not open; only confirmed, dispatched, acknowledged or on-site incidents can be closed` : `incident ${id} is already marked a false positive`);
   return r;
 }
 
@@ -85,6 +86,8 @@ export function squadStatus(d: ActionDeps, p: Principal, id: string, body: unkno
   const cfg = d.config();
   const kafka = cfg.dispatch?.kafka;
   const text = note(body);
+  // Refused here rather than dead-lettered later, so the squad gets its answer now (the store checks again).
+  if (!nextState(inc.state, status as TicketStatus)) throw conflict(`incident ${id} is ${inc.state}; '${status}' would not move it forward`);
   if (kafka) {
     const value = ticketStatusV1.parse({ schema: TICKET_STATUS_SCHEMA_ID, ticketId: id, status, squad: p.squad, at: isoInZone(now, cfg.site.timezone), ...(text ? { note: text } : {}) });
     d.store.enqueueMessage({ topic: kafka.topics.ticketStatus, key: p.squad!, value: JSON.stringify(value), headers: { schema: TICKET_STATUS_SCHEMA_ID, kind: 'ticket-status' } }, now);
@@ -92,7 +95,7 @@ export function squadStatus(d: ActionDeps, p: Principal, id: string, body: unkno
     return { via: 'kafka', incident: inc };
   }
   const r = d.store.applyStatus({ ticketId: id, status: status as TicketStatus, atMs: now, squad: p.squad! }, now);
-  if (r === 'no_change') throw conflict(`incident ${id} is ${inc.state}; '${status}' does not move it forward`);
+  if (typeof r === 'object') throw r.refused === 'not_forward' ? conflict(r.reason) : notFound(id);
   if (text) d.store.recordEvent(id, 'note', now, `squad:${p.squad}`, text);
   return { via: 'local', incident: d.store.get(id)! };
 }

@@ -46,6 +46,10 @@ export const ErrorCodes = {
   EVIDENCE_FAILED: 'EVIDENCE_FAILED',
   EVIDENCE_NOT_FOUND: 'EVIDENCE_NOT_FOUND',
   EVIDENCE_CHAIN_CORRUPT: 'EVIDENCE_CHAIN_CORRUPT',
+  /** The evidence root's disk is full (ENOSPC, EDQUOT, or below the packager's free-space floor); retriable once space is freed. */
+  EVIDENCE_DISK_FULL: 'EVIDENCE_DISK_FULL',
+  /** The evidence root cannot be written (read-only filesystem, EACCES/EPERM on the root); the message names the folder. */
+  EVIDENCE_ROOT_NOT_WRITABLE: 'EVIDENCE_ROOT_NOT_WRITABLE',
   KEY_NOT_FOUND: 'KEY_NOT_FOUND',
   KEY_EXISTS: 'KEY_EXISTS',
   KEY_INVALID: 'KEY_INVALID',

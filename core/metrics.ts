@@ -38,6 +38,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['camera'] as const,
       registers: [registry],
     }),
+    cameraFailed: new client.Gauge({
+      name: 'streetwatch_camera_failed',
+      help: '1 while a camera is failed (not running, until a reload retries it), labelled with the error code: its detectors did not load (MODEL_HASH_MISMATCH, …) or its source failed for good.',
+      labelNames: ['camera', 'code'] as const,
+      registers: [registry],
+    }),
     reconnects: new client.Counter({
       name: 'streetwatch_camera_reconnects_total',
       help: 'Decoder restarts after a failure, by camera and reason (exit, stall, error).',
@@ -139,13 +145,24 @@ export function createMetrics(registry: Registry = new Registry()) {
     }),
     statusMalformed: new client.Counter({
       name: 'streetwatch_status_malformed_total',
-      help: 'Ticket-status messages sent to the dead-letter topic, by reason.',
+      help: 'Malformed ticket-status messages sent to the dead-letter topic, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    statusRefused: new client.Counter({
+      name: 'streetwatch_status_refused_total',
+      help: 'Well-formed ticket-status messages refused and dead-lettered: from a squad that does not hold the ticket, for an unknown ticket, or not moving it forward.',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
     evidenceFailed: new client.Counter({
       name: 'streetwatch_evidence_failed_total',
       help: 'Incidents whose evidence could not be packaged.',
+      registers: [registry],
+    }),
+    evidenceFreeBytes: new client.Gauge({
+      name: 'streetwatch_evidence_free_bytes',
+      help: 'Bytes free on the filesystem of the evidence root (statfs, what a non-root writer may use); packages are refused below the packager\'s floor.',
       registers: [registry],
     }),
     configReloads: new client.Counter({
@@ -165,4 +182,23 @@ export function forgetCamera(m: Metrics, camera: string): void {
   for (const metric of [m.framesDecoded, m.framesScheduled, m.framesWithoutFix, m.cameraUp, m.decodeLag, m.ringSegmentsDeleted]) {
     metric.remove({ camera });
   }
+  setCameraFailed(m, camera, undefined);
+}
+
+// The code each failed camera's series carries, so a new code or a recovery removes the old series instead
+// of leaving a stale 1 behind (prom-client removes a series only by its full label set).
+const failedCodes = new WeakMap<Metrics, Map<string, string>>();
+
+/** Marks a camera failed with `code` (one series per camera at a time), or no longer failed (undefined). */
+export function setCameraFailed(m: Metrics, camera: string, code: string | undefined): void {
+  let codes = failedCodes.get(m);
+  if (!codes) failedCodes.set(m, (codes = new Map()));
+  const prev = codes.get(camera);
+  if (prev !== undefined && prev !== code) m.cameraFailed.remove({ camera, code: prev });
+  if (code === undefined) {
+    codes.delete(camera);
+    return;
+  }
+  codes.set(camera, code);
+  m.cameraFailed.set({ camera, code }, 1);
 }

@@ -13,7 +13,7 @@ import { applyRetention } from './evidence/retention.js';
 import { EvidencePackager, type EvidencePackage, type EvidenceRequest } from './evidence/packager.js';
 import { IncidentStore } from './incidents/store.js';
 import { dispatchPaths } from './paths.js';
-import type { Incident } from './incidents/types.js';
+import { SEEN_BY_SQUAD, type Incident } from './incidents/types.js';
 import { OutboxRelay, type RelayOptions } from './outbox/relay.js';
 import type { StatusSource, TicketSink } from './sink/sink.js';
 import { buildTicket, ticketContext } from './ticket/build.js';
@@ -52,8 +52,6 @@ const RETENTION_EVERY_MS = 3600 * 1000;
 const EVIDENCE_UPDATE_MS = 60_000;
 /** Revision numbers: 1 the instant package the ticket carries (or, after a restart, the full one), 2 the full package after it, 3… updates. */
 const FULL_REVISION = 2;
-/** Incident states in which a squad has seen the ticket: only then may its evidence age out. */
-const ACKNOWLEDGED: ReadonlySet<string> = new Set(['acknowledged', 'resolved', 'rejected']);
 
 export class DispatchStage implements Service {
   readonly store: IncidentStore;
@@ -106,9 +104,10 @@ export class DispatchStage implements Service {
   async start(): Promise<void> {
     this.store.start();
     await this.packager.start();
+    // A refusal (not the ticket's squad, unknown ticket, backwards) is returned to the source: it dead-letters it.
     this.o.status?.onMessage(async (s) => {
       const r = this.store.applyStatus({ ticketId: s.ticketId, status: s.status, atMs: Date.parse(s.at), squad: s.squad }, this.now());
-      if (r === 'unknown') this.o.log.warn({ ticket: s.ticketId, status: s.status }, 'ticket status for a ticket this store does not know; ignored');
+      return typeof r === 'object' ? r : undefined;
     });
     // The brokers may be down when we start: the cameras and incidents must not wait for them. The transport
     // connects in the background, retrying; tickets wait in the outbox meanwhile.
@@ -129,7 +128,7 @@ export class DispatchStage implements Service {
           root: this.evidenceRoot,
           keys: this.keys,
           policy: { retentionDays, quotaBytes: quotaGb * 1e9 },
-          isAcknowledged: (id) => ACKNOWLEDGED.has(this.store.get(id)?.state ?? 'confirmed'),
+          isAcknowledged: (id) => SEEN_BY_SQUAD.has(this.store.get(id)?.state ?? 'confirmed'),
           log: this.o.log,
           nowMs: this.now(),
         }).then(() => undefined),

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
 import { ConsoleInboxSink } from './sink/inbox.js';
 import { KafkaStatusSource, KafkaTicketSink } from './sink/kafka.js';
 import type { StatusSource, TicketSink } from './sink/sink.js';
@@ -10,10 +11,14 @@ import type { StatusSource, TicketSink } from './sink/sink.js';
  * through the console. The status source dead-letters through the ticket sink's producer (one producer per
  * process).
  */
-export function createTransport(config: Config, baseDir: string, log: Logger, onMalformed?: (kind: string) => void): { sink?: TicketSink; status?: StatusSource } {
+export function createTransport(config: Config, baseDir: string, log: Logger, metrics?: Metrics): { sink?: TicketSink; status?: StatusSource } {
   const kafka = config.dispatch?.kafka;
   if (!kafka) return config.dispatch ? { sink: new ConsoleInboxSink() } : {};
   const sink = new KafkaTicketSink(kafka, { baseDir, logger: log });
-  const status = new KafkaStatusSource(kafka, { baseDir, logger: log, dlq: sink, ...(onMalformed ? { onMalformed } : {}) });
+  const counted = metrics && {
+    onMalformed: (reason: string) => metrics.statusMalformed.inc({ reason }),
+    onRefused: (reason: string) => metrics.statusRefused.inc({ reason }),
+  };
+  const status = new KafkaStatusSource(kafka, { baseDir, logger: log, dlq: sink, ...counted });
   return { sink, status };
 }

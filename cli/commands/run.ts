@@ -23,7 +23,10 @@ const HELP = `usage: streetwatch run --config <file> [--port N] [--host H]
 Runs every enabled camera of the config, logs JSON lines (pino) on stdout and serves the command-room console
 (http://<host>:<port>/, API in console/API.md; tokens from console.tokens), /metrics and /healthz. The config
 is reloaded on SIGHUP and when the file changes: cameras are added, removed or restarted as needed, untouched
-cameras keep running, and an invalid new config is rejected (the running one stays). SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
+cameras keep running, and an invalid new config is rejected (the running one stays). A camera whose detectors
+do not load (a model file missing, corrupt or not the one its manifest pins) is not started and is reported
+failed (log, /api/cameras, streetwatch_camera_failed); the other cameras run, and every reload tries it again.
+SIGINT/SIGTERM stop everything cleanly (ffmpeg: q, then SIGTERM, then SIGKILL).`;
 
 export async function run(argv: string[]): Promise<number> {
   const opts = await serveOptions(argv, 'run', HELP);
@@ -50,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       const d = detection.status().find((x) => x.id === id);
       return d && { version: d.version, thresholds: d.thresholds };
     },
-    ...createTransport(loaded.config, loaded.baseDir, log, (reason) => metrics.statusMalformed.inc({ reason })),
+    ...createTransport(loaded.config, loaded.baseDir, log, metrics),
   });
   await dispatch.start();
   const runtime = new Runtime({
@@ -88,7 +91,13 @@ export async function run(argv: string[]): Promise<number> {
     await dispatch.stop();
     throw e;
   }
-  log.info({ url: http.url, config: loaded.file, cameras: loaded.config.cameras.length, detectors: detection.status().map((d) => d.id) }, 'streetwatch running');
+  const failed = runtime.status().filter((c) => c.state === 'failed').map((c) => c.id);
+  log.info({ url: http.url, config: loaded.file, cameras: loaded.config.cameras.length, failed, detectors: detection.status().map((d) => d.id) }, 'streetwatch running');
+  // Exiting would also take down the console and the dispatch of tickets already made; the operator fixes
+  // what the log names and reloads, as for a camera that fails later.
+  if (failed.length && failed.length === runtime.status().length) {
+    log.error({ failed }, 'no camera is running (see the errors above); the console and ticket dispatch stay up. Fix the problems and reload the config (SIGHUP, or save the file).');
+  }
 
   let reloading = Promise.resolve();
   const unwatch = watchConfig(loaded.file, (why) => {

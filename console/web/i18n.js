@@ -28,6 +28,7 @@ const dict = {
     'state.confirmed': '已确认',
     'state.dispatched': '已派单',
     'state.acknowledged': '已签收',
+    'state.on_site': '已到场',
     'state.resolved': '已办结',
     'state.rejected': '误报',
     'cam.starting': '启动中',
@@ -199,6 +200,7 @@ const dict = {
     'state.confirmed': 'Confirmed',
     'state.dispatched': 'Dispatched',
     'state.acknowledged': 'Acknowledged',
+    'state.on_site': 'On site',
     'state.resolved': 'Resolved',
     'state.rejected': 'False positive',
     'cam.starting': 'Starting',
@@ -392,5 +394,5 @@ export function tEnum(prefix, value) {
 }
 
 export const TYPES = ['stall', 'door_front', 'stacking'];
-export const STATES = ['confirmed', 'dispatched', 'acknowledged', 'resolved', 'rejected'];
-export const OPEN_STATES = ['confirmed', 'dispatched', 'acknowledged'];
+export const STATES = ['confirmed', 'dispatched', 'acknowledged', 'on_site', 'resolved', 'rejected'];
+export const OPEN_STATES = ['confirmed', 'dispatched', 'acknowledged', 'on_site'];

@@ -5,8 +5,8 @@ import { OPEN_STATES, type Incident, type IncidentState, type TicketStatus } fro
  * forward, so a status delivered twice or late (Kafka delivers at least once, partitions reorder across
  * squads) never moves an incident back: `accepted` after `resolved` is ignored.
  */
-const RANK: Record<IncidentState, number> = { confirmed: 0, dispatched: 1, acknowledged: 2, resolved: 3, rejected: 3 };
-const TARGET: Record<TicketStatus, IncidentState> = { accepted: 'acknowledged', on_site: 'acknowledged', resolved: 'resolved', rejected_false_positive: 'rejected' };
+const RANK: Record<IncidentState, number> = { confirmed: 0, dispatched: 1, acknowledged: 2, on_site: 3, resolved: 4, rejected: 4 };
+const TARGET: Record<TicketStatus, IncidentState> = { accepted: 'acknowledged', on_site: 'on_site', resolved: 'resolved', rejected_false_positive: 'rejected' };
 
 export function nextState(current: IncidentState, status: TicketStatus): IncidentState | undefined {
   const target = TARGET[status];

@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StreetwatchError } from '../../core/errors.js';
 import type { Hit } from '../../rules/types.js';
-import { applyStatus, markDispatched, operatorClose, operatorReject, reopenForRedispatch } from './lifecycle.js';
+import type { StatusRefusal } from '../sink/sink.js';
+import { applyStatus, markDispatched, nextState, operatorClose, operatorReject, reopenForRedispatch } from './lifecycle.js';
 import { decide, extendIncident, incidentFromHit, type MatchParams } from './match.js';
-import type { HitDecision, Incident, TicketStatus } from './types.js';
+import { OPEN_STATES, type HitDecision, type Incident, type TicketStatus } from './types.js';
 
 /**
  * The embedded store (SQLite in WAL mode, better-sqlite3): incidents, their tickets, the outbox the relay
@@ -39,8 +40,11 @@ export interface StatusReport {
   status: TicketStatus;
   /** When the squad reported it, ms. */
   atMs: number;
-  squad?: string;
+  /** The reporting squad; must be the squad that holds the ticket. */
+  squad: string;
 }
+
+export type StatusOutcome = 'applied' | 'duplicate' | StatusRefusal;
 
 const SCHEMA_VERSION = 1;
 
@@ -116,6 +120,9 @@ function subjectOf(inc: Pick<Incident, 'type' | 'shop' | 'site' | 'cameraId' | '
 }
 
 type Row = { data: string };
+
+/** The open states as an SQL list (constants, never input). */
+const OPEN_SQL = [...OPEN_STATES].map((st) => `'${st}'`).join(', ');
 
 export interface IncidentQuery {
   types?: readonly string[];
@@ -280,21 +287,26 @@ export class IncidentStore {
   }
 
   /**
-   * A squad's report. Idempotent: the same report twice changes nothing the second time; a report for an
-   * unknown ticket is refused (returns 'unknown') so the caller can dead-letter it.
+   * A squad's report, checked for who may send it before anything is written: only the squad that holds the
+   * ticket (the ticket row's squad — it changes with a re-dispatch) may report on it, and only forward. A
+   * refused report leaves no trace here (the caller dead-letters it or answers 4xx), so the history and the
+   * answer always agree. Idempotent: the same report again is 'duplicate' and changes nothing.
    */
-  applyStatus(s: StatusReport, nowMs: number): 'applied' | 'duplicate' | 'no_change' | 'unknown' {
-    return this.conn.transaction(() => {
+  applyStatus(s: StatusReport, nowMs: number): StatusOutcome {
+    return this.conn.transaction((): StatusOutcome => {
       const inc = this.get(s.ticketId);
-      if (!inc) return 'unknown' as const;
-      const r = this.conn.prepare('INSERT OR IGNORE INTO status_reports (ticket_id, status, at_ms, squad, received_ms) VALUES (?, ?, ?, ?, ?)').run(s.ticketId, s.status, s.atMs, s.squad ?? null, nowMs);
-      if (r.changes === 0) return 'duplicate' as const;
-      const next = applyStatus(inc, s.status, s.atMs, nowMs);
-      if (!next) return 'no_change' as const;
+      const ticket = this.conn.prepare<[string], { squad: string }>('SELECT squad FROM tickets WHERE id = ?').get(s.ticketId);
+      if (!inc || !ticket) return { refused: 'unknown_ticket', reason: `no ticket ${s.ticketId} was issued by this streetwatch` };
+      if (ticket.squad !== s.squad) return { refused: 'not_ticket_holder', reason: `ticket ${s.ticketId} is held by another squad, not by '${s.squad}'` };
+      const seen = this.conn.prepare('SELECT 1 FROM status_reports WHERE ticket_id = ? AND status = ? AND at_ms = ?').get(s.ticketId, s.status, s.atMs);
+      if (seen) return 'duplicate';
+      if (!nextState(inc.state, s.status)) return { refused: 'not_forward', reason: `ticket ${s.ticketId} is ${inc.state}; '${s.status}' would not move it forward` };
+      const next = applyStatus(inc, s.status, s.atMs, nowMs)!;
+      this.conn.prepare('INSERT INTO status_reports (ticket_id, status, at_ms, squad, received_ms) VALUES (?, ?, ?, ?, ?)').run(s.ticketId, s.status, s.atMs, s.squad, nowMs);
       const closing = next.state === 'resolved' || next.state === 'rejected';
-      this.write(closing ? { ...next, resolution: { status: s.status === 'resolved' ? 'resolved' : 'rejected_false_positive', by: s.squad ? `squad:${s.squad}` : 'squad', atMs: s.atMs } } : next);
+      this.write(closing ? { ...next, resolution: { status: s.status === 'resolved' ? 'resolved' : 'rejected_false_positive', by: `squad:${s.squad}`, atMs: s.atMs } } : next);
       if (next.state === 'rejected') this.countFalsePositive(inc);
-      return 'applied' as const;
+      return 'applied';
     }).immediate();
   }
 
@@ -419,7 +431,7 @@ export class IncidentStore {
     return this.conn
       .prepare<[number, number], { detector: string; camera_id: string; zone_id: string; confirmed: number; fp: number; pending: number }>(
         `SELECT d.value AS detector, i.camera_id, i.zone_id,
-           SUM(i.state IN ('acknowledged', 'resolved')) AS confirmed, SUM(i.state = 'rejected') AS fp, SUM(i.state IN ('confirmed', 'dispatched')) AS pending
+           SUM(i.state IN ('acknowledged', 'on_site', 'resolved')) AS confirmed, SUM(i.state = 'rejected') AS fp, SUM(i.state IN ('confirmed', 'dispatched')) AS pending
          FROM incidents i, json_each(i.data, '$.detectors') d
          WHERE i.confirmed_ms >= ? AND i.confirmed_ms < ?
          GROUP BY d.value, i.camera_id, i.zone_id ORDER BY d.value, i.camera_id, i.zone_id`,
@@ -442,7 +454,7 @@ export class IncidentStore {
   /** Open incidents per camera (the camera wall and the plan view). */
   openByCamera(): Map<string, { open: number; total: number }> {
     const rows = this.conn
-      .prepare<[], { camera_id: string; open: number; total: number }>("SELECT camera_id, SUM(state IN ('confirmed', 'dispatched', 'acknowledged')) AS open, COUNT(*) AS total FROM incidents GROUP BY camera_id")
+      .prepare<[], { camera_id: string; open: number; total: number }>(`SELECT camera_id, SUM(state IN (${OPEN_SQL})) AS open, COUNT(*) AS total FROM incidents GROUP BY camera_id`)
       .all();
     return new Map(rows.map((r) => [r.camera_id, { open: r.open, total: r.total }]));
   }

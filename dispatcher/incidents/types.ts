@@ -4,16 +4,22 @@ import type { Hit, ViolationType } from '../../rules/types.js';
 /**
  * An incident is one violation at one place, however many hits observe it: what a squad gets one ticket for.
  *
- *   confirmed ──ticket published──▶ dispatched ──accepted / on_site──▶ acknowledged ──resolved──▶ resolved
- *        └──────────────┴──────────────────────┴─────rejected_false_positive──────────▶ rejected
+ *   confirmed ──ticket published──▶ dispatched ──accepted──▶ acknowledged ──on_site──▶ on_site ──resolved──▶ resolved
+ *        └──────────────┴─────────────────────┴───────────────────┴──rejected_false_positive──▶ rejected
  *
- * While open (confirmed, dispatched, acknowledged) new hits only extend it. After it is resolved, the same
+ * A squad may skip states (on_site straight after dispatch, resolved without on_site), never go back. on_site
+ * is a state of its own so the command room sees an officer is there, and so a squad's "on site" after
+ * "accepted" is a real change, stored and answered alike (it once answered 409 but was stored anyway).
+ *
+ * While open (confirmed, dispatched, acknowledged, on_site) new hits only extend it. After it is resolved, the same
  * violation at the same place is suppressed for the cool-down (the squad has just cleared it; the stall is
  * still packing up), then opens a new incident marked as a recurrence of this one.
  */
-export const INCIDENT_STATES = ['confirmed', 'dispatched', 'acknowledged', 'resolved', 'rejected'] as const;
+export const INCIDENT_STATES = ['confirmed', 'dispatched', 'acknowledged', 'on_site', 'resolved', 'rejected'] as const;
 export type IncidentState = (typeof INCIDENT_STATES)[number];
-export const OPEN_STATES: ReadonlySet<IncidentState> = new Set(['confirmed', 'dispatched', 'acknowledged']);
+export const OPEN_STATES: ReadonlySet<IncidentState> = new Set(['confirmed', 'dispatched', 'acknowledged', 'on_site']);
+/** States in which the holding squad has seen the ticket (its evidence may then age out). */
+export const SEEN_BY_SQUAD: ReadonlySet<IncidentState> = new Set(['acknowledged', 'on_site', 'resolved', 'rejected']);
 
 /** What the squads report back on the ticket-status topic (its schema: dispatcher/ticket/schema.ts). */
 export type { TicketStatus } from '../ticket/schema.js';

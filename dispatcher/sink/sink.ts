@@ -33,10 +33,22 @@ export interface StatusMessageMeta {
 }
 
 /**
- * Receives a validated status. The message counts as handled when the promise resolves; a rejection leaves it
+ * The handler's refusal of a well-formed status it must not apply: a report from a squad that does not hold
+ * the ticket, for a ticket never issued, or one that would move the ticket backwards. The message's content
+ * is no authentication (anyone who can write the topic can claim any squad): the topic's ACLs decide who may
+ * write, this decides whether what was written may change a ticket. A refused message is dead-lettered.
+ */
+export interface StatusRefusal {
+  refused: 'unknown_ticket' | 'not_ticket_holder' | 'not_forward';
+  reason: string;
+}
+
+/**
+ * Receives a validated status. The message counts as handled when the promise resolves: with nothing (applied,
+ * or a duplicate), or with a refusal (then it goes to the dead-letter topic). A rejection leaves it
  * unconsumed, to be delivered again (so nothing accepted is lost).
  */
-export type StatusHandler = (status: TicketStatusV1, meta: StatusMessageMeta) => Promise<void>;
+export type StatusHandler = (status: TicketStatusV1, meta: StatusMessageMeta) => Promise<StatusRefusal | void>;
 
 export interface StatusSource extends Service {
   /** Sets the handler; call before start(). Malformed messages never reach it: they go to the dead-letter topic. */

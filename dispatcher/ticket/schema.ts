@@ -152,8 +152,12 @@ export const ticketStatusV1 = z
      * opened); rejected_false_positive: there was no violation (feeds detector evaluation).
      */
     status: z.enum(TICKET_STATUSES).describe('accepted, on_site, resolved or rejected_false_positive.'),
-    /** Squad id of the sender. */
-    squad: z.string().min(1).max(64).describe('Squad id of the sender.'),
+    /**
+     * Squad id of the sender: must be the squad that holds the ticket (its squad.id, the new one after a
+     * re-dispatch), else the report is dead-lettered (not_ticket_holder). It is a claim, not an
+     * authentication: Kafka ACLs on the topic decide who may write (console/API.md).
+     */
+    squad: z.string().min(1).max(64).describe('Squad id of the sender: must be the squad holding the ticket, else the report is dead-lettered. A claim, not an authentication: protect the topic with Kafka ACLs.'),
     /** When the status changed, ISO 8601 with offset. */
     at: isoTime().describe('When the status changed (ISO 8601 with offset).'),
     /** Free text, e.g. why a ticket was rejected. */

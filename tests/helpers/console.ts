@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../config/loader.js';
 import type { Config } from '../../config/schema.js';
-import { createMetrics } from '../../core/metrics.js';
+import { createMetrics, type Metrics } from '../../core/metrics.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { EvidenceReader } from '../../console/evidence.js';
 import { liveHubFor } from '../../console/live/hub.js';
@@ -32,6 +32,7 @@ export interface ConsoleFixture {
   dataDir: string;
   config: Config;
   stage: DispatchStage;
+  metrics: Metrics;
   /** Runs the scenario's video to its end through detection, rules and dispatch; resolves when evidence is sealed. */
   runScenario(): Promise<Hit[]>;
   stop(): Promise<void>;
@@ -94,7 +95,7 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: Fixture
   const loaded = await loadConfig(built.config);
   const { log } = memoryLogger('warn');
   const metrics = createMetrics(new Registry());
-  const stage = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, metrics, ...createTransport(loaded.config, loaded.baseDir, log) });
+  const stage = new DispatchStage({ config: loaded.config, baseDir: loaded.baseDir, log, metrics, ...createTransport(loaded.config, loaded.baseDir, log, metrics) });
   await stage.start();
   await stage.connected();
   const live = liveHubFor(() => loaded.config, loaded.baseDir, log, metrics);
@@ -118,6 +119,7 @@ export async function startConsoleFixture(opts: { spec?: string; kafka?: Fixture
     dataDir: join(dir, 'data'),
     config: loaded.config,
     stage,
+    metrics,
     async runScenario() {
       const hits: Hit[] = [];
       await runCameraToEnd(built.config, 'cam-a', log, (h) => {

@@ -245,6 +245,13 @@ describe('console API: actions, squads, scoreboard, analytics, cameras, plan', (
     let r = await post(`/api/incidents/${incidentId}/status`, 'squad', { status: 'accepted', note: '已派人' });
     expect(r.status).toBe(200);
     expect((await r.json()) as any).toMatchObject({ via: 'local', incident: { state: 'acknowledged' } });
+    // on site after accepted is a change of its own; accepted after on site is refused, and not stored either
+    r = await post(`/api/incidents/${incidentId}/status`, 'squad', { status: 'on_site' });
+    expect(r.status).toBe(200);
+    expect((await r.json()) as any).toMatchObject({ incident: { state: 'on_site' } });
+    expect((await post(`/api/incidents/${incidentId}/status`, 'squad', { status: 'accepted' })).status).toBe(409);
+    const squadKinds = (await json<any>(`/api/incidents/${incidentId}`, 'command')).history.filter((e: any) => e.by === 'squad:sq-1').map((e: any) => e.kind);
+    expect(squadKinds.filter((k: string) => k === 'accepted' || k === 'on_site')).toEqual(['accepted', 'on_site']);
 
     expect((await post(`/api/incidents/${incidentId}/redispatch`, 'command', { squad: 'sq-9' })).status).toBe(400);
     const squadUrl = (await json<any>(`/api/incidents/${incidentId}`, 'squad')).evidence.revisions[0].files[0].url as string;

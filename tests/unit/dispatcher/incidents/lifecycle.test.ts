@@ -8,9 +8,13 @@ describe('incident lifecycle', () => {
   it.each<[IncidentState, TicketStatus, IncidentState | undefined]>([
     ['confirmed', 'accepted', 'acknowledged'],
     ['dispatched', 'accepted', 'acknowledged'],
-    ['dispatched', 'on_site', 'acknowledged'],
-    ['acknowledged', 'on_site', undefined],
+    ['dispatched', 'on_site', 'on_site'],
+    ['acknowledged', 'on_site', 'on_site'], // was 'no change' yet stored: now a state of its own
+    ['on_site', 'accepted', undefined],
+    ['on_site', 'on_site', undefined],
     ['acknowledged', 'resolved', 'resolved'],
+    ['on_site', 'resolved', 'resolved'],
+    ['on_site', 'rejected_false_positive', 'rejected'],
     ['dispatched', 'rejected_false_positive', 'rejected'],
     ['resolved', 'accepted', undefined], // late or repeated: never backwards
     ['resolved', 'rejected_false_positive', undefined],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
+import type { TicketStatus } from '../../../../dispatcher/incidents/types.js';
 import { hit, MIN, T } from './fixtures.js';
 
 const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
@@ -30,7 +31,7 @@ describe('IncidentStore', () => {
     s.markSent(s.unsent(), T + 4 * MIN);
     expect(s.get('inc-1')!.state).toBe('dispatched');
     expect(s.unsent()).toEqual([]);
-    expect(s.applyStatus({ ticketId: 'inc-1', status: 'resolved', atMs: T + 10 * MIN }, T + 10 * MIN)).toBe('applied');
+    expect(s.applyStatus({ ticketId: 'inc-1', status: 'resolved', atMs: T + 10 * MIN, squad: 'sq-1' }, T + 10 * MIN)).toBe('applied');
     expect(s.recordHit(hit(20), P, T + 20 * MIN).decision.kind).toBe('suppress');
     const again = s.recordHit(hit(45), P, T + 45 * MIN);
     expect(again.decision).toEqual({ kind: 'create', recurrenceOf: 'inc-1' });
@@ -43,16 +44,41 @@ describe('IncidentStore', () => {
   it('status reports are idempotent, never move backwards, and an unknown ticket is refused', () => {
     const s = fresh();
     s.recordHit(hit(0), P, T);
-    expect(s.applyStatus({ ticketId: 'inc-1', status: 'accepted', atMs: T + 1 }, T + 1)).toBe('applied');
-    expect(s.applyStatus({ ticketId: 'inc-1', status: 'accepted', atMs: T + 1 }, T + 2)).toBe('duplicate');
-    expect(s.applyStatus({ ticketId: 'inc-1', status: 'on_site', atMs: T + 3 }, T + 3)).toBe('no_change');
-    expect(s.applyStatus({ ticketId: 'nope', status: 'accepted', atMs: T }, T)).toBe('unknown');
-    expect(s.applyStatus({ ticketId: 'inc-1', status: 'rejected_false_positive', atMs: T + 4 }, T + 4)).toBe('applied');
+    s.addTicket({ incidentId: 'inc-1', squad: 'sq-1', ticket: { id: 'inc-1' }, topic: 'tickets' }, T);
+    const report = (status: TicketStatus, atMs: number, squad = 'sq-1') => s.applyStatus({ ticketId: 'inc-1', status, atMs, squad }, atMs);
+    expect(report('accepted', T + 1)).toBe('applied');
+    expect(report('accepted', T + 1)).toBe('duplicate');
+    expect(report('on_site', T + 3)).toBe('applied');
+    expect(report('accepted', T + 5)).toMatchObject({ refused: 'not_forward' });
+    expect(s.applyStatus({ ticketId: 'nope', status: 'accepted', atMs: T, squad: 'sq-1' }, T)).toMatchObject({ refused: 'unknown_ticket' });
+    expect(report('rejected_false_positive', T + 4)).toBe('applied');
     expect(s.get('inc-1')!.state).toBe('rejected');
     expect(s.falsePositives()).toEqual([{ detector: 'static-object', cameraId: 'cam-a', zoneId: 'z1', count: 1 }]);
+    // the history holds what was applied, never a refused report
+    expect(s.history('inc-1').filter((h) => h.by?.startsWith('squad:')).map((h) => [h.kind, h.atMs - T])).toEqual([
+      ['accepted', 1],
+      ['on_site', 3],
+      ['rejected_false_positive', 4],
+    ]);
     // a rejected incident is not a prior offence
     const next = s.recordHit(hit(60), P, T + 60 * MIN).incident!;
     expect(s.priorOffences(next, T - MIN)).toBe(0);
+  });
+
+  it('refuses a report from a squad that does not hold the ticket, and one for an incident without a ticket: nothing is written', () => {
+    const s = fresh();
+    s.recordHit(hit(0), P, T);
+    // no ticket yet: nobody may report on it
+    expect(s.applyStatus({ ticketId: 'inc-1', status: 'accepted', atMs: T + 1, squad: 'sq-1' }, T + 1)).toMatchObject({ refused: 'unknown_ticket' });
+    s.addTicket({ incidentId: 'inc-1', squad: 'sq-1', ticket: { id: 'inc-1' }, topic: 'tickets' }, T);
+    expect(s.applyStatus({ ticketId: 'inc-1', status: 'rejected_false_positive', atMs: T + 2, squad: 'someone-else' }, T + 2)).toMatchObject({ refused: 'not_ticket_holder' });
+    expect(s.get('inc-1')!.state).toBe('confirmed');
+    expect(s.falsePositives()).toEqual([]);
+    expect(s.history('inc-1').map((h) => h.kind)).toEqual(['ticket_issued']);
+    // after a re-dispatch to sq-2, the old holder is refused and the new one is heard
+    s.redispatch('inc-1', { squad: 'sq-2', ticket: { id: 'inc-1' }, topic: 'tickets' }, 'cmd', undefined, T + 3);
+    expect(s.applyStatus({ ticketId: 'inc-1', status: 'accepted', atMs: T + 4, squad: 'sq-1' }, T + 4)).toMatchObject({ refused: 'not_ticket_holder' });
+    expect(s.applyStatus({ ticketId: 'inc-1', status: 'accepted', atMs: T + 5, squad: 'sq-2' }, T + 5)).toBe('applied');
   });
 
   it('keeps everything across a restart (WAL on disk), and lists confirmed incidents still without a ticket', () => {

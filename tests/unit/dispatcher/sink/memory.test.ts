@@ -121,6 +121,24 @@ describe('MemoryStatusSource: validation and dead letters', () => {
     expect(JSON.stringify(warn.mock.calls)).not.toContain('not json"');
   });
 
+  it('dead-letters a well-formed status the handler refuses (not the ticket\'s squad), with its reason, and counts it apart from malformed ones', async () => {
+    const dlq = new MemoryTicketSink();
+    await dlq.start();
+    const onMalformed = vi.fn();
+    const onRefused = vi.fn();
+    const src = new MemoryStatusSource({ topic: 'hp.ticket-status', dlqTopic: 'hp.dlq', dlq, onMalformed, onRefused });
+    src.onMessage(async (s) => (s.squad === 'sq-wt' ? undefined : { refused: 'not_ticket_holder', reason: `ticket ${s.ticketId} is held by another squad, not by '${s.squad}'` }));
+    await src.start();
+    expect(await src.deliver(JSON.stringify({ ...status, squad: 'someone-else' }), 'someone-else')).toBe('dead_lettered');
+    expect(await src.deliver(JSON.stringify(status), 'sq-wt')).toBe('handled');
+    const letters = dlq.topic('hp.dlq').map((m) => JSON.parse(m.value) as DeadLetterV1);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.reason).toBe("not_ticket_holder: ticket inc-1 is held by another squad, not by 'someone-else'");
+    expect(letters[0]!.original).toContain('someone-else');
+    expect(onRefused.mock.calls.map((c) => c[0])).toEqual(['not_ticket_holder']);
+    expect(onMalformed).not.toHaveBeenCalled();
+  });
+
   it('a handler failure propagates (the message is not consumed) and nothing is dead-lettered', async () => {
     const dlq = new MemoryTicketSink();
     await dlq.start();
