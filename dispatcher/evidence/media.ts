@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { StreetwatchError } from '../../core/errors.js';
 import type { SegmentFile } from '../../pipeline/ring.js';
+import { diskProblemInText } from './disk.js';
 
 /**
  * The ffmpeg side of evidence: finding which ring segment holds a moment, cutting one full-resolution frame
@@ -19,7 +20,13 @@ async function tool(bin: 'ffmpeg' | 'ffprobe', args: string[], what: string): Pr
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new StreetwatchError('FFMPEG_MISSING', `${bin} is not installed or not on PATH; install ffmpeg (scripts/setup.sh does)`, { cause: e });
-    const tail = (err.stderr ?? err.message).trim().split('\n').slice(-3).join(' | ');
+    const stderr = (err.stderr ?? err.message).trim();
+    const tail = stderr.split('\n').slice(-3).join(' | ');
+    // A full or read-only disk reaches ffmpeg as a failed write, which it prints (strerror) instead of exiting
+    // with an errno: without this it reads like a broken video.
+    const disk = diskProblemInText(stderr);
+    if (disk === 'full') throw new StreetwatchError('EVIDENCE_DISK_FULL', `${what}: ${bin} could not write its output, the disk is full: ${tail}`, { cause: e, retriable: true });
+    if (disk === 'read-only') throw new StreetwatchError('EVIDENCE_ROOT_NOT_WRITABLE', `${what}: ${bin} could not write its output, the filesystem is read-only: ${tail}`, { cause: e });
     throw new StreetwatchError('EVIDENCE_FAILED', `${what}: ${bin} failed: ${tail}`, { cause: e, retriable: true });
   }
 }
@@ -42,7 +49,7 @@ export async function extractStill(input: string, offsetSec: number, out: string
   // camera's GOP is as long as the segment, and then decodes nothing. Decoding the short segment from its
   // start and seeking on the output is exact and cheap; an indexed file (MP4) keeps the fast input seek.
   const seek = input.endsWith('.ts') ? ['-i', input, '-ss', offsetSec.toFixed(3)] : ['-ss', offsetSec.toFixed(3), '-i', input];
-  await tool('ffmpeg', [...FFMPEG, ...seek, '-map', '0:v:0', '-frames:v', '1', '-update', '1', '-c:v', 'png', out], `cutting a still from ${input} at ${offsetSec.toFixed(3)} s`);
+  await tool('ffmpeg', [...FFMPEG, ...seek, '-map', '0:v:0', '-frames:v', '1', '-update', '1', '-c:v', 'png', out], `cutting a still from ${input} at ${offsetSec.toFixed(3)} s into ${out}`);
   return existsSync(out) && statSync(out).size > 0;
 }
 

@@ -8,11 +8,13 @@ import { StreetwatchError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
 import type { Logger } from '../../core/log.js';
 import type { Service } from '../../core/lifecycle.js';
+import type { Metrics } from '../../core/metrics.js';
 import { drawDetections } from '../../detectors/draw.js';
 import { appendChain, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
 import { MANIFEST_FILE, parseManifest, sha256Hex, signatureProblem } from './manifest.js';
 import { sealPackage } from './seal.js';
+import { diskError, diskFull, freeBytes, probeWritable, removeStaging, settleAll } from './disk.js';
 import { concatCopy, cutCopy, extractStill, locateInRing, probeDurationSec, ringEndMs, segmentsCovering } from './media.js';
 import { isoInZone } from '../../core/time.js';
 import { segmentFiles } from '../../pipeline/ring.js';
@@ -79,7 +81,19 @@ export interface EvidencePackagerOptions {
   /** Site time zone for meta.json and the annotation (IANA, e.g. Asia/Shanghai). */
   timezone: string;
   now?: () => number;
+  /**
+   * A package is refused (EVIDENCE_DISK_FULL) when the root's filesystem has less free than this (default
+   * 64 MiB): a full package is a few MB to a few tens (three 1080p PNG stills of ~1.5 MB, a clip of up to a
+   * minute), and the camera rings usually share the disk, so the last megabytes are better left to them.
+   */
+  minFreeBytes?: number;
+  /** streetwatch_evidence_free_bytes is set at start, before each package and every `freeCheckSec`. */
+  metrics?: Pick<Metrics, 'evidenceFreeBytes'>;
+  /** How often free space is checked while idle, for the metric and a warning (default 60 s). */
+  freeCheckSec?: number;
 }
+
+export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
 
 type MomentName = 'first' | 'confirmed' | 'latest';
 
@@ -90,6 +104,9 @@ export class EvidencePackager implements Service {
   private readonly root: string;
   private stopped = false;
   private started = false;
+  private starting: Promise<void> | undefined;
+  private freeTimer: NodeJS.Timeout | undefined;
+  private lowSpace = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly abort = new AbortController();
   private readonly now: () => number;
@@ -99,20 +116,74 @@ export class EvidencePackager implements Service {
     this.now = opts.now ?? Date.now;
   }
 
-  async start(): Promise<void> {
-    if (this.started) return;
-    await mkdir(join(this.root, '.staging'), { recursive: true });
-    // Half-built packages from a crash: never part of the evidence, so they go.
-    for (const d of await readdir(join(this.root, '.staging'))) await rm(join(this.root, '.staging', d), { recursive: true, force: true });
-    await this.recoverUnchained();
+  /**
+   * Clears what a crash left in `.staging` and chains a package a crash left unchained. Rejects with
+   * EVIDENCE_ROOT_NOT_WRITABLE naming the root when it takes no writes (EVIDENCE_DISK_FULL when it is too
+   * full for an empty file); a later package() tries again, so a root remounted read-write recovers.
+   */
+  start(): Promise<void> {
+    if (this.started) return Promise.resolve();
+    // One start at a time: a second start's cleanup would remove the staging folder of a package the first let through.
+    this.starting ??= this.doStart().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const staging = join(this.root, '.staging');
+    try {
+      await mkdir(staging, { recursive: true });
+      await probeWritable(staging);
+      // Half-built packages from a crash: never part of the evidence, so they go.
+      for (const d of await readdir(staging)) await rm(join(staging, d), { recursive: true, force: true });
+    } catch (e) {
+      throw diskError(e, this.root, 'starting the evidence packager') ?? e;
+    }
+    await this.checkFree();
+    try {
+      await this.recoverUnchained();
+    } catch (e) {
+      throw diskError(e, this.root, 'chaining a package a crash left unchained') ?? e;
+    }
     this.started = true;
+    if (!this.freeTimer && !this.stopped) {
+      this.freeTimer = setInterval(() => void this.checkFree(), (this.opts.freeCheckSec ?? 60) * 1000);
+      this.freeTimer.unref();
+    }
   }
 
   /** Idempotent: refuses new packages, stops waiting on the ring, and waits for packages being written. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
+    clearInterval(this.freeTimer);
+    this.freeTimer = undefined;
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Free bytes of the root's filesystem, into the metric; warns once each time it falls below the floor. */
+  private async checkFree(): Promise<number | undefined> {
+    const free = await freeBytes(this.root).catch((e: unknown) => {
+      this.opts.log.warn({ err: e, root: this.root }, 'evidence: cannot read the free space of the evidence root');
+      return undefined;
+    });
+    if (free === undefined) return undefined;
+    this.opts.metrics?.evidenceFreeBytes.set(free);
+    const low = free < this.minFreeBytes;
+    if (low && !this.lowSpace) this.opts.log.error({ root: this.root, freeBytes: free, minFreeBytes: this.minFreeBytes }, 'evidence: the evidence root is nearly full; packages are refused until space is freed');
+    else if (!low && this.lowSpace) this.opts.log.info({ root: this.root, freeBytes: free }, 'evidence: the evidence root has room again');
+    this.lowSpace = low;
+    return free;
+  }
+
+  private get minFreeBytes(): number {
+    return this.opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+  }
+
+  /** Refuses a package up front when the disk is below the floor: better than failing halfway through it. */
+  private async ensureRoom(req: EvidenceRequest): Promise<void> {
+    const free = await this.checkFree();
+    if (free === undefined || free >= this.minFreeBytes) return;
+    throw diskFull(this.root, `evidence root ${this.root} has ${mib(free)} free, below the ${mib(this.minFreeBytes)} kept free; incident ${req.incidentId} revision ${req.revision} was not packaged`, undefined, { freeBytes: free, minFreeBytes: this.minFreeBytes });
   }
 
   package(req: EvidenceRequest): Promise<EvidencePackage> {
@@ -124,17 +195,22 @@ export class EvidencePackager implements Service {
     if (this.stopped) return Promise.reject(new StreetwatchError('STOPPED', `evidence packager for ${this.root} is stopped; incident ${incidentId} was not packaged`));
     const p = (async () => {
       if (!this.started) await this.start();
-      return job();
+      try {
+        return await job();
+      } catch (e) {
+        throw diskError(e, this.root, `packaging incident ${incidentId}`) ?? e;
+      }
     })();
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
     return p;
   }
 
-  /** A fresh staging folder for a package, refusing a revision that already exists. */
+  /** A fresh staging folder for a package, refusing a revision that already exists or a disk without room for it. */
   private async staging(req: EvidenceRequest): Promise<string> {
     const finalDir = join(this.root, req.incidentId, `r${req.revision}`);
     if (existsSync(finalDir)) throw new StreetwatchError('EVIDENCE_EXISTS', `evidence ${finalDir} already exists; a later update of incident ${req.incidentId} needs revision ${req.revision + 1}`);
+    await this.ensureRoom(req);
     const staging = join(this.root, '.staging', `${req.incidentId}-r${req.revision}-${randomBytes(4).toString('hex')}`);
     await mkdir(staging, { recursive: true });
     return staging;
@@ -232,7 +308,7 @@ export class EvidencePackager implements Service {
         await writeFile(join(staging, 'meta.json'), JSON.stringify(this.meta(req, { snapshot, missing: [] }), null, 2) + '\n');
         return await this.seal(req, staging, [], t0, log);
       } finally {
-        await rm(staging, { recursive: true, force: true });
+        await removeStaging(staging, log);
       }
     }, req.incidentId);
   }
@@ -267,7 +343,7 @@ export class EvidencePackager implements Service {
       // The confirmation is usually now, inside the segment ffmpeg is still writing (not yet readable): wait,
       // bounded, until the segment holding the newest moment is closed, as the clip does for its end.
       if (req.source.kind === 'ring') await this.waitForRing(req.source.dir, Math.max(...moments.map(([, ms]) => ms)));
-      const cuts = await Promise.all(moments.map(cutOne));
+      const cuts = await settleAll(moments.map(cutOne), this.root);
       const stills = cuts.flatMap((c) => (c.still ? [c.still] : []));
       for (const c of cuts) if (c.missing) missing.push(c.missing);
 
@@ -277,7 +353,7 @@ export class EvidencePackager implements Service {
       await writeFile(join(staging, 'meta.json'), JSON.stringify(this.meta(req, { stills, clip: clip.ok ? clip.meta : undefined, missing }), null, 2) + '\n');
       return await this.seal(req, staging, missing, t0, log);
     } finally {
-      await rm(staging, { recursive: true, force: true });
+      await removeStaging(staging, log);
     }
   }
 
@@ -376,6 +452,7 @@ export class EvidencePackager implements Service {
 }
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 function validate(req: EvidenceRequest): void {
   const bad = (why: string) => new StreetwatchError('EVIDENCE_REQUEST_INVALID', `evidence request for incident '${req.incidentId}': ${why}`);

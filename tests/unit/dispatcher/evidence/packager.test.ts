@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHAIN_FILE } from '../../../../dispatcher/evidence/chain.js';
@@ -52,6 +52,7 @@ describe('EvidencePackager', () => {
     await p.stop();
     expect(readFileSync(join(root, CHAIN_FILE), 'utf8').trim().split('\n')).toEqual(lines);
     expect(await verifyEvidence(root, KEYS.publicKeyPem)).toMatchObject({ ok: true, checked: { packages: 2 } });
+    expect(readdirSync(join(root, '.staging')), 'half-built package removed').toEqual([]);
   });
 
   it('stop is idempotent and refuses new work', async () => {
