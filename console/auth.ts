@@ -32,6 +32,18 @@ export function roleLabel(p: Principal): string {
   return p.role === 'squad' ? `squad:${p.squad}` : p.role;
 }
 
+/** Why a request was not authenticated: no tokens configured, none sent, or one that is not in the table. */
+export const AUTH_FAILURE_REASONS = ['unconfigured', 'missing', 'unknown'] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+const unauthorized = (reason: AuthFailureReason, message: string) => new StreetwatchError('CONSOLE_UNAUTHORIZED', message, { details: { reason } });
+
+/** The reason of a 401 from `authenticate`, or undefined for any other error. */
+export function authFailureReason(e: unknown): AuthFailureReason | undefined {
+  const reason = e instanceof StreetwatchError && e.code === 'CONSOLE_UNAUTHORIZED' ? e.details.reason : undefined;
+  return AUTH_FAILURE_REASONS.find((r) => r === reason);
+}
+
 export class TokenTable {
   private readonly byHash = new Map<string, Principal>();
 
@@ -62,16 +74,19 @@ export class TokenTable {
     return [...this.byHash.values()];
   }
 
-  /** The principal of `Authorization: Bearer <token>` or of a `token` query value; throws 401 otherwise. */
+  /**
+   * The principal of `Authorization: Bearer <token>` or of a `token` query value; throws 401 otherwise, with
+   * `details.reason` (AUTH_FAILURE_REASONS) saying which way it failed.
+   */
   authenticate(authorization: string | undefined, queryToken: string | undefined): Principal {
     if (this.byHash.size === 0) {
-      throw new StreetwatchError('CONSOLE_UNAUTHORIZED', 'no console tokens are configured; add console.tokens to the config (token or tokenEnv, with a role) and restart');
+      throw unauthorized('unconfigured', 'no console tokens are configured; add console.tokens to the config (token or tokenEnv, with a role) and restart');
     }
     const m = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
     const token = m?.[1] ?? queryToken;
-    if (!token) throw new StreetwatchError('CONSOLE_UNAUTHORIZED', 'no token: send Authorization: Bearer <token> (WebSockets: ?token=<token>)');
+    if (!token) throw unauthorized('missing', 'no token: send the token as `Authorization: Bearer <token>` (or `?token=` on WebSocket routes)');
     const p = this.byHash.get(sha(token));
-    if (!p) throw new StreetwatchError('CONSOLE_UNAUTHORIZED', 'unknown token; ask the administrator for a token from console.tokens');
+    if (!p) throw unauthorized('unknown', 'unknown token; ask the administrator for a token from console.tokens');
     return p;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { consoleSchema } from '../../../config/console.js';
 import { isStreetwatchError } from '../../../core/errors.js';
-import { maySee, parseRole, requireRole, TokenTable, UrlSigner } from '../../../console/auth.js';
+import { authFailureReason, maySee, parseRole, requireRole, TokenTable, UrlSigner } from '../../../console/auth.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 
 const cfg = consoleSchema.parse({
@@ -48,6 +48,26 @@ describe('console tokens', () => {
   ])('refuses %s with 401', (_n, header, query) => {
     const t = new TokenTable(cfg, {}, undefined);
     expect(code(() => t.authenticate(header, query))).toBe('CONSOLE_UNAUTHORIZED');
+  });
+
+  it('says how to send a token, in words that survive log redaction', () => {
+    const t = new TokenTable(cfg, {}, undefined);
+    expect(() => t.authenticate(undefined, undefined)).toThrow('no token: send the token as `Authorization: Bearer <token>` (or `?token=` on WebSocket routes)');
+  });
+
+  it.each([
+    ['no token', undefined, 'missing'],
+    ['an unknown token', 'Bearer nope-nope-nope-nope-nope', 'unknown'],
+  ])('gives the reason of a 401 for %s', (_n, header, reason) => {
+    const t = new TokenTable(cfg, {}, undefined);
+    let err: unknown;
+    try {
+      t.authenticate(header, undefined);
+    } catch (e) {
+      err = e;
+    }
+    expect(authFailureReason(err)).toBe(reason);
+    expect(authFailureReason(new Error('x'))).toBeUndefined();
   });
 
   it('refuses everyone when no tokens are configured, and says how to add them', () => {

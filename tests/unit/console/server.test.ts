@@ -107,3 +107,12 @@ describe('console server: evidence is never cached', () => {
     expect(list.headers.get('cache-control')).toBe('private, no-store');
   });
 });
+
+describe('console server: the 401 message', () => {
+  it('reads as written: redaction of log lines does not mangle the help text', async () => {
+    const s = await start();
+    const r = await fetch(`${s.url}/api/incidents`);
+    expect(r.status).toBe(401);
+    expect(await r.json()).toEqual({ error: 'CONSOLE_UNAUTHORIZED', message: 'no token: send the token as `Authorization: Bearer <token>` (or `?token=` on WebSocket routes)' });
+  });
+});
