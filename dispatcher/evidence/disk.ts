@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { rm, statfs, unlink, writeFile } from 'node:fs/promises';
-import { join, relative, isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, statfs, unlink, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isStreetwatchError, StreetwatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 
@@ -81,6 +82,26 @@ export function diskError(e: unknown, root: string, doing: string): StreetwatchE
   if (!p) return undefined;
   if (p === 'read-only') return rootNotWritable(root, e, doing);
   return diskFull(root, `evidence root ${root} ran out of space while ${doing} (${e instanceof Error ? e.message : String(e)})`, e);
+}
+
+/**
+ * `mkdir -p` that fails with the real reason. Node's recursive mkdir reports ENOENT when the filesystem is
+ * read-only (or a parent refuses it), which reads as a typo in the path: then each missing level is made on
+ * its own, so the error is the filesystem's (EROFS, EACCES).
+ */
+export async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const missing: string[] = [];
+    for (let d = resolve(dir); !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
@@ -14,7 +14,7 @@ import { appendChain, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
 import { MANIFEST_FILE, parseManifest, sha256Hex, signatureProblem } from './manifest.js';
 import { sealPackage } from './seal.js';
-import { diskError, diskFull, freeBytes, probeWritable, removeStaging, settleAll } from './disk.js';
+import { diskError, diskFull, freeBytes, makeDir, probeWritable, removeStaging, settleAll } from './disk.js';
 import { concatCopy, cutCopy, extractStill, locateInRing, probeDurationSec, ringEndMs, segmentsCovering } from './media.js';
 import { isoInZone } from '../../core/time.js';
 import { segmentFiles } from '../../pipeline/ring.js';
@@ -93,6 +93,9 @@ export interface EvidencePackagerOptions {
   freeCheckSec?: number;
 }
 
+/** The instant package's one image: a package holding it is a snapshot, whose full package must follow. */
+export const SNAPSHOT_FILE = 'snapshot-confirmed.jpg';
+
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
 
 type MomentName = 'first' | 'confirmed' | 'latest';
@@ -131,7 +134,7 @@ export class EvidencePackager implements Service {
   private async doStart(): Promise<void> {
     const staging = join(this.root, '.staging');
     try {
-      await mkdir(staging, { recursive: true });
+      await makeDir(staging);
       await probeWritable(staging);
       // Half-built packages from a crash: never part of the evidence, so they go.
       for (const d of await readdir(staging)) await rm(join(staging, d), { recursive: true, force: true });
@@ -212,7 +215,7 @@ export class EvidencePackager implements Service {
     if (existsSync(finalDir)) throw new StreetwatchError('EVIDENCE_EXISTS', `evidence ${finalDir} already exists; a later update of incident ${req.incidentId} needs revision ${req.revision + 1}`);
     await this.ensureRoom(req);
     const staging = join(this.root, '.staging', `${req.incidentId}-r${req.revision}-${randomBytes(4).toString('hex')}`);
-    await mkdir(staging, { recursive: true });
+    await makeDir(staging);
     return staging;
   }
 
@@ -303,9 +306,30 @@ export class EvidencePackager implements Service {
       const staging = await this.staging(req);
       const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
       try {
-        await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(staging, 'snapshot-confirmed.jpg'));
-        const snapshot = { moment: 'confirmed', file: 'snapshot-confirmed.jpg', at: isoInZone(req.moments.confirmedMs, this.opts.timezone), atMs: req.moments.confirmedMs, width: frame.width, height: frame.height, note: 'the detection frame as decoded and scaled for the detectors; the full-resolution stills and the clip are in the next revision' };
+        await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(staging, SNAPSHOT_FILE));
+        const snapshot = { moment: 'confirmed', file: SNAPSHOT_FILE, at: isoInZone(req.moments.confirmedMs, this.opts.timezone), atMs: req.moments.confirmedMs, width: frame.width, height: frame.height, note: 'the detection frame as decoded and scaled for the detectors; the full-resolution stills and the clip are in the next revision' };
         await writeFile(join(staging, 'meta.json'), JSON.stringify(this.meta(req, { snapshot, missing: [] }), null, 2) + '\n');
+        return await this.seal(req, staging, [], t0, log);
+      } finally {
+        await removeStaging(staging, log);
+      }
+    }, req.incidentId);
+  }
+
+  /**
+   * A signed marker in the place of a package that was owed but cannot be made (the ring rotated past its
+   * moments during a crash, a disk that stayed full): meta.json with `lost: { reason }` and no media, sealed
+   * and chained like any package, so the chain says what is missing and why, and `evidence verify` reports it.
+   */
+  lost(req: EvidenceRequest, reason: string): Promise<EvidencePackage> {
+    return this.track(async () => {
+      const t0 = performance.now();
+      validate(req);
+      const staging = await this.staging(req);
+      const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
+      try {
+        const what = req.revision === 1 || req.allMoments ? 'full-resolution package (stills at first sighting, confirmation and latest; clip)' : 'update (latest still and clip)';
+        await writeFile(join(staging, 'meta.json'), JSON.stringify(this.meta(req, { lost: { what, reason }, missing: [] }), null, 2) + '\n');
         return await this.seal(req, staging, [], t0, log);
       } finally {
         await removeStaging(staging, log);

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StreetwatchError } from '../../core/errors.js';
+import { makeDir } from './disk.js';
 import { appendChain, chainCorrupt, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
 import { hashFile, MANIFEST_FILE, MANIFEST_VERSION, serialiseManifest, sha256Hex, signManifest, type ManifestFile } from './manifest.js';
@@ -41,7 +42,7 @@ export async function sealPackage(opts: {
     const manifest = signManifest({ version: MANIFEST_VERSION, seq, incidentId: opts.incidentId, revision: opts.revision, createdAt: isoInZone(createdMs, opts.timezone), files, previous }, opts.keys);
     const bytes = serialiseManifest(manifest);
     await writeFile(join(opts.staging, MANIFEST_FILE), bytes);
-    await mkdir(join(root, opts.incidentId), { recursive: true });
+    await makeDir(join(root, opts.incidentId));
     await rename(opts.staging, finalDir);
     const manifestSha256 = sha256Hex(bytes);
     await appendChain(root, { kind: 'manifest', seq, incidentId: opts.incidentId, revision: opts.revision, dir: rel, manifestSha256, previous, createdMs });

@@ -1,0 +1,163 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveAsset } from '../../core/assets.js';
+import { createLogger } from '../../core/log.js';
+import { createMetrics } from '../../core/metrics.js';
+import { freeBytes } from '../../dispatcher/evidence/disk.js';
+import { generateEvidenceKeys } from '../../dispatcher/evidence/keys.js';
+import { EvidencePackager, type EvidencePackagerOptions, type EvidenceRequest } from '../../dispatcher/evidence/packager.js';
+import { verifyEvidence } from '../../dispatcher/evidence/verify.js';
+
+/**
+ * Evidence on a disk that cannot take it, for real: a 2 MB tmpfs (one 1080p PNG still of the Oxford clip is
+ * ~1.4 MB, so a full package overflows it while its three stills are being cut at once) and a tmpfs remounted
+ * read-only. Mounting needs root (CAP_SYS_ADMIN); without it the suite is skipped and says why.
+ */
+
+const exec = promisify(execFile);
+const SRC = resolveAsset('oxford_towncentre_pedestrians.mp4');
+const keys = generateEvidenceKeys();
+const log = createLogger({ level: 'silent' });
+
+const work = mkdtempSync(join(tmpdir(), 'sw-evidence-disk-'));
+const mounted: string[] = [];
+function mountTmpfs(name: string, size: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'pipe' });
+  mounted.push(dir);
+  return dir;
+}
+const remount = (dir: string, mode: 'ro' | 'rw') => execFileSync('mount', ['-o', `remount,${mode}`, dir], { stdio: 'pipe' });
+
+let cannotMount: string | undefined;
+try {
+  mountTmpfs('probe', '64k');
+} catch (e) {
+  cannotMount = `cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
+  console.warn(`evidence-disk: skipped — ${cannotMount}`);
+}
+
+afterAll(() => {
+  for (const dir of mounted.reverse()) {
+    try {
+      execFileSync('umount', [dir], { stdio: 'pipe' });
+    } catch (e) {
+      console.warn(`evidence-disk: could not unmount ${dir}: ${String(e)}`);
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+const base = Date.parse('2026-03-01T10:00:00+08:00');
+const request = (over: Partial<EvidenceRequest> = {}): EvidenceRequest => ({
+  incidentId: 'inc-disk-1',
+  revision: 1,
+  camera: { id: 'cam-oxford-1', name: '牛津街 1号 摄像机' },
+  source: { kind: 'file', path: SRC, startWallMs: base },
+  zone: { id: 'z-shopfront', kind: 'shopfront', polygon: [[0.05, 0.55], [0.6, 0.55], [0.6, 0.98], [0.05, 0.98]] },
+  rule: { type: 'door_front', dwellSec: 2 },
+  box: [0.3, 0.6, 0.45, 0.9],
+  moments: { firstSeenMs: base + 500, confirmedMs: base + 2000, latestMs: base + 3500 },
+  detectors: [{ id: 'yolox-nano', version: '1.0.0' }],
+  ...over,
+});
+const packagers: EvidencePackager[] = [];
+const packager = (root: string, over: Partial<EvidencePackagerOptions> = {}) => {
+  const p = new EvidencePackager({ root, keys, log, timezone: 'Asia/Shanghai', clipBeforeSec: 0.5, clipAfterSec: 0.3, ...over });
+  packagers.push(p);
+  return p;
+};
+afterAll(async () => {
+  await Promise.all(packagers.map((p) => p.stop()));
+});
+
+describe.skipIf(cannotMount !== undefined)('evidence on a 2 MB disk', () => {
+  let disk: string;
+  beforeAll(() => {
+    disk = mountTmpfs('full', '2m');
+  });
+
+  it('a package that overflows the disk fails with EVIDENCE_DISK_FULL, leaves no staging folder and gives the space back', async () => {
+    const root = join(disk, 'evidence');
+    // no floor: the writes themselves hit ENOSPC (ffmpeg's "No space left on device" while its siblings still write)
+    const p = packager(root, { minFreeBytes: 0 });
+    await p.start();
+    const before = await freeBytes(root);
+    await expect(p.package(request())).rejects.toMatchObject({ code: 'EVIDENCE_DISK_FULL', retriable: true, message: expect.stringContaining(root) });
+    expect(readdirSync(join(root, '.staging')), 'leftover staging folders').toEqual([]);
+    expect(existsSync(join(root, 'inc-disk-1')), 'a package folder').toBe(false);
+    expect(await freeBytes(root), 'space taken by the failed package').toBe(before);
+
+    // …so the disk still takes what fits: the instant snapshot package of the same incident
+    const { stdout: frame } = await exec('ffmpeg', ['-v', 'error', '-ss', '2', '-i', SRC, '-frames:v', '1', '-s', '320x180', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 1 << 22 });
+    const snap = await p.snapshot(request(), { width: 320, height: 180, data: frame });
+    expect(snap.files.map((f) => f.name)).toEqual(['meta.json', 'snapshot-confirmed.jpg', 'manifest.json']);
+    expect(await verifyEvidence(root, keys.publicKeyPem)).toMatchObject({ ok: true, checked: { packages: 1 } });
+  });
+
+  it('with the default floor, a package is refused before anything is cut, and the free space is a metric', async () => {
+    const root = join(disk, 'evidence-floor');
+    const metrics = createMetrics(new Registry());
+    const p = packager(root, { metrics });
+    await p.start();
+    const free = (await metrics.registry.getSingleMetric('streetwatch_evidence_free_bytes')!.get()).values[0]!.value;
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBeLessThanOrEqual(2 * 1024 * 1024);
+    await expect(p.package(request({ incidentId: 'inc-disk-2' }))).rejects.toMatchObject({
+      code: 'EVIDENCE_DISK_FULL',
+      retriable: true,
+      message: expect.stringMatching(/MiB free, below the 64\.0 MiB kept free; incident inc-disk-2 revision 1 was not packaged/),
+    });
+    expect(readdirSync(join(root, '.staging'))).toEqual([]);
+  });
+});
+
+describe.skipIf(cannotMount !== undefined)('a read-only evidence root', () => {
+  let disk: string;
+  let root: string;
+  beforeAll(async () => {
+    disk = mountTmpfs('ro', '8m');
+    root = join(disk, 'evidence');
+    // the root as a crash left it: a half-built package in .staging
+    mkdirSync(join(root, '.staging', 'inc-x-r1-deadbeef'), { recursive: true });
+    writeFileSync(join(root, '.staging', 'inc-x-r1-deadbeef', 'still-first.png'), 'half');
+    remount(disk, 'ro');
+  });
+
+  it('start() fails with EVIDENCE_ROOT_NOT_WRITABLE naming the folder; packaging keeps refusing until it is writable again', async () => {
+    const p = packager(root);
+    await expect(p.start()).rejects.toMatchObject({ code: 'EVIDENCE_ROOT_NOT_WRITABLE', retriable: false, message: expect.stringContaining(root) });
+    await expect(p.package(request())).rejects.toMatchObject({ code: 'EVIDENCE_ROOT_NOT_WRITABLE', message: expect.stringContaining(root) });
+
+    remount(disk, 'rw');
+    await p.start();
+    expect(readdirSync(join(root, '.staging')), 'the crash leftover removed at start').toEqual([]);
+  });
+
+  it('a root that does not exist yet on a read-only disk is the same clear error', async () => {
+    remount(disk, 'ro');
+    try {
+      const missing = join(disk, 'not-made-yet');
+      await expect(packager(missing).start()).rejects.toMatchObject({ code: 'EVIDENCE_ROOT_NOT_WRITABLE', message: expect.stringContaining(missing) });
+    } finally {
+      remount(disk, 'rw');
+    }
+  });
+
+  it('a root that turns read-only after start fails each package with EVIDENCE_ROOT_NOT_WRITABLE', async () => {
+    const p = packager(join(disk, 'evidence-later'), { minFreeBytes: 0 }); // the 8 MB disk is below the default floor
+    await p.start();
+    remount(disk, 'ro');
+    try {
+      await expect(p.package(request({ incidentId: 'inc-ro-later' }))).rejects.toMatchObject({ code: 'EVIDENCE_ROOT_NOT_WRITABLE', message: expect.stringContaining(join(disk, 'evidence-later')) });
+    } finally {
+      remount(disk, 'rw');
+    }
+  });
+});
