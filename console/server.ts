@@ -6,7 +6,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { RULE_IDS } from '../config/zones.js';
-import { isStreetwatchError, StreetwatchError, type ErrorCode } from '../core/errors.js';
+import { StreetwatchError } from '../core/errors.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -19,6 +19,7 @@ import { analytics } from './analytics.js';
 import { maySee, parseRole, requireRole, roleLabel, TokenTable, UrlSigner, type Principal } from './auth.js';
 import { EvidenceReader, type RevisionView } from './evidence.js';
 import { IncidentFeed } from './events.js';
+import { apiError, BODY_LIMIT_BYTES, clientErrorResponse, MAX_PARAM_LENGTH } from './http-errors.js';
 import type { LiveHub } from './live/hub.js';
 import { registerLiveRoute } from './live/route.js';
 import { incidentView, placeNames, planXY, streetOf, type IncidentView } from './views.js';
@@ -56,16 +57,6 @@ declare module 'fastify' {
     principal?: Principal;
   }
 }
-
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  CONSOLE_UNAUTHORIZED: 401,
-  CONSOLE_FORBIDDEN: 403,
-  CONSOLE_NOT_FOUND: 404,
-  CONSOLE_BAD_REQUEST: 400,
-  CONSOLE_CONFLICT: 409,
-  CONSOLE_UNAVAILABLE: 503,
-  TICKET_INVALID: 409,
-};
 
 const WEB_DIR = join(PROJECT_ROOT, 'console', 'web');
 const require = createRequire(import.meta.url);
@@ -135,38 +126,52 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   // The feed cannot wait for the disk: it sends the thumbnail last looked up (the list and detail look it up).
   const feed = new IncidentFeed({ store, view: (inc, p) => view(p, inc, thumbnails.get(inc.id)?.path), isCurrent: (p) => table().isCurrent(p), log: opts.log, now });
 
-  const app = Fastify({ logger: false });
+  /** Every refusal in the API's shape; anything else is our failure: logged, and answered without its text. */
+  const sendError = (reply: FastifyReply, err: unknown) => {
+    const e = apiError(err);
+    if (e) return reply.code(e.status).headers(e.headers).send(e.body);
+    opts.log.error({ err }, 'console: request failed');
+    return reply.code(500).send({ error: 'INTERNAL', message: 'internal error; see the streetwatch log' });
+  };
+
+  /** Headers on every answer. */
+  const policyHeaders = (url: string): Record<string, string> => {
+    const h: Record<string, string> = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+    // Evidence shows people, and every API answer is for one token's eyes: no shared cache and no disk copy
+    // may keep it.
+    if (url.startsWith('/api/')) h['cache-control'] = 'private, no-store';
+    if (!url.startsWith('/api/') && !url.startsWith('/metrics')) {
+      const tile = opts.config().console.plan.tileUrl;
+      const tileOrigin = tile ? ` ${new URL(tile.replace(/\{[xyz]\}/g, '0')).origin}` : '';
+      h['content-security-policy'] = `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:${tileOrigin}; media-src 'self' blob:; connect-src 'self' ws: wss:${tileOrigin}; worker-src 'self' blob:; frame-ancestors 'none'`;
+    }
+    return h;
+  };
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // a malformed or overlong path is refused by the router before any route or error handler runs
+    frameworkErrors: (err, req, reply) => sendError(reply.headers(policyHeaders(req.url)), err),
+    clientErrorHandler: (err, socket) => {
+      const answer = clientErrorResponse(err);
+      if (answer && socket.writable) socket.end(answer);
+      else socket.destroy();
+      opts.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'console: a request that is not valid HTTP was refused');
+    },
+  });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(fastifyStatic, { root: WEB_DIR, prefix: '/web/', index: false });
 
   app.addHook('onSend', async (req, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    // Evidence shows people, and every API answer is for one token's eyes: no shared cache and no disk copy
-    // may keep it. Set here, the last step before the headers go out, because sendFile writes its own
-    // Cache-Control (public) after the route's handler has returned.
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'private, no-store');
-    if (!req.url.startsWith('/api/') && !req.url.startsWith('/metrics')) {
-      const tile = opts.config().console.plan.tileUrl;
-      const tileOrigin = tile ? ` ${new URL(tile.replace(/\{[xyz]\}/g, '0')).origin}` : '';
-      reply.header(
-        'content-security-policy',
-        `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:${tileOrigin}; media-src 'self' blob:; connect-src 'self' ws: wss:${tileOrigin}; worker-src 'self' blob:; frame-ancestors 'none'`,
-      );
-    }
+    // Set here, the last step before the headers go out, because sendFile writes its own Cache-Control
+    // (public) after the route's handler has returned.
+    reply.headers(policyHeaders(req.url));
     return payload;
   });
 
-  app.setErrorHandler((err: unknown, _req, reply) => {
-    if (isStreetwatchError(err) && STATUS[err.code]) {
-      return reply.code(STATUS[err.code]!).send({ error: err.code, message: err.message });
-    }
-    const e = err as { statusCode?: number; message?: string };
-    // fastify's own refusals (a malformed body, a file @fastify/static does not have)
-    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.statusCode === 404 ? 'CONSOLE_NOT_FOUND' : 'CONSOLE_BAD_REQUEST', message: e.message });
-    opts.log.error({ err }, 'console: request failed');
-    return reply.code(500).send({ error: 'INTERNAL', message: 'internal error; see the streetwatch log' });
-  });
+  app.setErrorHandler((err: unknown, _req, reply) => sendError(reply, err));
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'CONSOLE_NOT_FOUND', message: `nothing at ${req.method} ${req.url.split('?')[0]}; the API is in console/API.md` }));
 
@@ -393,8 +398,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       requireRole(p, ...roles);
       req.principal = p;
     } catch (e) {
-      const code = isStreetwatchError(e) ? e.code : 'INTERNAL';
-      return reply.code(STATUS[code as ErrorCode] ?? 500).send({ error: code, message: (e as Error).message });
+      return sendError(reply, e);
     }
   };
   app.get('/api/events', { websocket: true, preValidation: wsAuth(['command', 'admin', 'squad']) }, (socket, req) => {

@@ -80,6 +80,20 @@ export const ErrorCodes = {
   CONSOLE_CONFLICT: 'CONSOLE_CONFLICT',
   /** Console: the feature is not available in this process (no dispatch config, no plan image…). */
   CONSOLE_UNAVAILABLE: 'CONSOLE_UNAVAILABLE',
+  /** Console: the request body is larger than the server takes (413). */
+  CONSOLE_PAYLOAD_TOO_LARGE: 'CONSOLE_PAYLOAD_TOO_LARGE',
+  /** Console: the URL, or a part of its path, is longer than the server takes (414). */
+  CONSOLE_URI_TOO_LONG: 'CONSOLE_URI_TOO_LONG',
+  /** Console: the request's headers are larger than the server takes (431). */
+  CONSOLE_HEADERS_TOO_LARGE: 'CONSOLE_HEADERS_TOO_LARGE',
+  /** Console: a body in another format than JSON (415). */
+  CONSOLE_UNSUPPORTED_MEDIA_TYPE: 'CONSOLE_UNSUPPORTED_MEDIA_TYPE',
+  /** Console: the request did not arrive completely in time (408). */
+  CONSOLE_REQUEST_TIMEOUT: 'CONSOLE_REQUEST_TIMEOUT',
+  /** Console: too many failed logins from this address; wait for Retry-After (429). */
+  CONSOLE_RATE_LIMITED: 'CONSOLE_RATE_LIMITED',
+  /** Console: a WebSocket opened by a page of another origin than the console's (console.allowedOrigins) (403). */
+  CONSOLE_ORIGIN_FORBIDDEN: 'CONSOLE_ORIGIN_FORBIDDEN',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -114,5 +115,78 @@ describe('console server: the 401 message', () => {
     const r = await fetch(`${s.url}/api/incidents`);
     expect(r.status).toBe(401);
     expect(await r.json()).toEqual({ error: 'CONSOLE_UNAUTHORIZED', message: 'no token: send the token as `Authorization: Bearer <token>` (or `?token=` on WebSocket routes)' });
+  });
+});
+
+/** A request written byte for byte on a socket (node's client refuses what these tests send). */
+function rawSocket(url: string, text: string): Promise<{ status: number; head: string; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = connect(Number(u.port), u.hostname, () => sock.write(text));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', (e) => (chunks.length ? undefined : reject(e)));
+    sock.on('close', () => {
+      const all = Buffer.concat(chunks).toString('utf8');
+      const [head = '', body = ''] = all.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body });
+    });
+  });
+}
+
+describe("console server: fastify's own refusals in the API's error shape", () => {
+  const close = (s: Server, body: string, type = 'application/json') =>
+    fetch(`${s.url}/api/incidents/${INCIDENT}/close`, { method: 'POST', headers: { ...bearer(TOKENS.command), 'content-type': type }, body });
+
+  it('a path part too long for the router: 414 CONSOLE_URI_TOO_LONG', async () => {
+    const s = await start();
+    const r = await fetch(`${s.url}/api/incidents/${'a'.repeat(300)}`, { headers: bearer(TOKENS.command) });
+    expect(r.status).toBe(414);
+    expect(await r.json()).toEqual({ error: 'CONSOLE_URI_TOO_LONG', message: expect.stringMatching(/longer than/) });
+    expect(r.headers.get('cache-control')).toBe('private, no-store');
+  });
+
+  it('a URL longer than the HTTP parser takes: 414 CONSOLE_URI_TOO_LONG; headers too large: 431', async () => {
+    const s = await start();
+    const url = await rawSocket(s.url, `GET /api/incidents?camera=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(url.status).toBe(414);
+    expect(url.head).toMatch(/content-type: application\/json/i);
+    expect(JSON.parse(url.body)).toEqual({ error: 'CONSOLE_URI_TOO_LONG', message: expect.stringMatching(/URL/) });
+    const headers = await rawSocket(s.url, `GET /api/incidents HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`);
+    expect(headers.status).toBe(431);
+    expect(JSON.parse(headers.body)).toMatchObject({ error: 'CONSOLE_HEADERS_TOO_LARGE' });
+    const garbage = await rawSocket(s.url, 'NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.body)).toMatchObject({ error: 'CONSOLE_BAD_REQUEST' });
+  });
+
+  it('a body too large: 413 CONSOLE_PAYLOAD_TOO_LARGE', async () => {
+    const s = await start();
+    const r = await close(s, JSON.stringify({ note: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(r.status).toBe(413);
+    expect(await r.json()).toEqual({ error: 'CONSOLE_PAYLOAD_TOO_LARGE', message: expect.stringMatching(/larger than 1 MiB/) });
+  });
+
+  it('bad JSON: 400 CONSOLE_BAD_REQUEST saying so; another content type: 415', async () => {
+    const s = await start();
+    const r = await close(s, '{"note": ');
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'CONSOLE_BAD_REQUEST', message: expect.stringMatching(/not valid JSON/) });
+    const xml = await close(s, '<note/>', 'application/xml');
+    expect(xml.status).toBe(415);
+    expect(await xml.json()).toEqual({ error: 'CONSOLE_UNSUPPORTED_MEDIA_TYPE', message: expect.stringMatching(/application\/json/) });
+  });
+
+  it('a malformed URL: 400 CONSOLE_BAD_REQUEST; no such route: 404 CONSOLE_NOT_FOUND', async () => {
+    const s = await start();
+    const bad = await raw(s.url, `GET /api/incidents/%zz`);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toEqual({ error: 'CONSOLE_BAD_REQUEST', message: expect.stringMatching(/percent/) });
+    const none = await fetch(`${s.url}/api/nothing-here`);
+    expect(none.status).toBe(404);
+    expect(await none.json()).toEqual({ error: 'CONSOLE_NOT_FOUND', message: expect.stringMatching(/console\/API\.md/) });
+    const file = await fetch(`${s.url}/web/no-such-file.js`);
+    expect(file.status).toBe(404);
+    expect(await file.json()).toMatchObject({ error: 'CONSOLE_NOT_FOUND' });
   });
 });
