@@ -43,14 +43,18 @@ export class DetectorRegistry {
     return [...this.entries.values()].map((e) => ({ id: e.id, info: e.info }));
   }
 
+  /**
+   * Throws DETECTOR_NOT_FOUND unless `id` is registered. Unlike a load failure this is a mistake in whatever
+   * names the detector (a config), so callers check it apart.
+   */
+  assertKnown(id: string, where?: string): void {
+    if (!this.entries.has(id)) throw this.notFound(id, where);
+  }
+
   /** Loads and validates a detector (once). */
   get(id: string): Promise<DetectorDefinition> {
     const e = this.entries.get(id);
-    if (!e) {
-      return Promise.reject(
-        new StreetwatchError('DETECTOR_NOT_FOUND', `no detector '${id}' in the warehouse; known: ${[...this.entries.keys()].join(', ') || '(none)'}. Run 'streetwatch detectors' to list them.`),
-      );
-    }
+    if (!e) return Promise.reject(this.notFound(id));
     e.loaded ??= e.load().then((mod) => {
       const def = 'manifest' in mod ? mod : mod.default;
       validateDefinition(def, id);
@@ -59,6 +63,14 @@ export class DetectorRegistry {
     // A failed load is not cached: the file may be fixed and the config reloaded.
     e.loaded.catch(() => (e.loaded = undefined));
     return e.loaded;
+  }
+
+  private notFound(id: string, where?: string): StreetwatchError {
+    return new StreetwatchError(
+      'DETECTOR_NOT_FOUND',
+      `${where ? `${where}: ` : ''}no detector '${id}' in the warehouse; known: ${[...this.entries.keys()].join(', ') || '(none)'}. Run 'streetwatch detectors' to list them.`,
+      { details: { detector: id } },
+    );
   }
 }
 

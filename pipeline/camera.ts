@@ -1,7 +1,7 @@
 import type { ResolvedCamera } from '../config/schema.js';
 import { StreetwatchError, toStreetwatchError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
+import { setCameraFailed, type Metrics } from '../core/metrics.js';
 import { backoffDelay, sleep, type BackoffPolicy } from '../core/retry.js';
 import type { Frame, FramePosition } from '../core/types.js';
 import type { DecoderArgsSpec } from './ffmpeg/args.js';
@@ -34,6 +34,27 @@ export interface CameraStatus {
   reconnects: number;
   codec?: string;
   lastError?: { code: string; message: string; at: number };
+  /**
+   * The last config change of this running camera that was not applied because its detectors did not load:
+   * the camera keeps running on its previous config until a reload loads them.
+   */
+  refused?: { code: string; message: string; at: number };
+}
+
+/**
+ * The status of a camera that was not started because its detectors did not load: failed, with the error,
+ * until a config reload loads them. `since` carries over from `prev` while the error code stays the same.
+ */
+export function notStartedStatus(camera: ResolvedCamera, baseDir: string, err: StreetwatchError, prev?: CameraStatus): CameraStatus {
+  let source = '';
+  try {
+    source = buildSource(camera, baseDir).display;
+  } catch {
+    // the source has its own problem; it is reported once the camera starts
+  }
+  const at = Date.now();
+  const since = prev?.state === 'failed' && prev.lastError?.code === err.code ? prev.since : at;
+  return { id: camera.id, name: camera.name, kind: camera.source.kind, source, state: 'failed', since, frames: 0, reconnects: 0, lastError: { code: err.code, message: err.message, at } };
 }
 
 export interface CameraDeps {
@@ -125,6 +146,8 @@ export class CameraRunner {
       await this.positions?.stop();
       this.setState('stopped');
       this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+      // a failure ends with the runner: the camera is removed, or restarted and reports anew
+      setCameraFailed(this.deps.metrics, this.camera.id, undefined);
     })());
   }
 
@@ -297,6 +320,7 @@ export class CameraRunner {
     this.st.lastError = { code: err.code, message: err.message, at: Date.now() };
     this.setState('failed');
     this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+    setCameraFailed(this.deps.metrics, this.camera.id, err.code);
     this.log.error({ code: err.code }, `camera failed: ${err.message}`);
   }
 }

@@ -2,11 +2,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config, ResolvedCamera } from '../config/schema.js';
 import { resolveCamera } from '../config/schema.js';
 import { resolveAsset } from '../core/assets.js';
-import { toStreetwatchError } from '../core/errors.js';
+import { toStreetwatchError, type StreetwatchError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Frame } from '../core/types.js';
-import type { Detection } from '../detectors/contract.js';
+import type { Detection, DetectorDefinition } from '../detectors/contract.js';
 import { DetectorHost } from '../detectors/host.js';
 import { parseDetectorOptions, type DetectorRegistry } from '../detectors/registry.js';
 
@@ -33,6 +33,15 @@ interface Use {
   mode: 'active' | 'shadow';
 }
 
+/** A config resolved against the running hosts: what `commit` installs, or `discard` undoes. */
+interface Plan {
+  uses: Map<string, Use[]>;
+  /** Hosts started for this config (new ones, and fresh ones for hosts that had failed). */
+  started: Map<string, DetectorHost>;
+  /** Cameras whose detectors did not load, with the first error. */
+  failed: Map<string, StreetwatchError>;
+}
+
 /**
  * The detection stage: for each batch the scheduler hands over, runs every camera's enabled detectors.
  * Hosts are shared — one per (detector, options) across all cameras — so 100 cameras on YOLOX-Nano use one
@@ -56,52 +65,112 @@ export class DetectionStage {
   }
 
   /**
-   * Brings hosts in line with the config. Detector problems (unknown id, bad options, missing model file)
-   * are thrown as coded errors naming the camera, before anything changes: a bad config never replaces a
-   * running one.
+   * Brings hosts in line with the config, all or nothing: any detector problem (unknown id, bad options, a
+   * model file that does not load) is thrown as a coded error and nothing changes. For tools that run one
+   * config to the end (eval); the runtime uses `applyPerCamera`.
    */
   async apply(config: Config): Promise<void> {
+    const plan = await this.plan(config);
+    const first = plan.failed.values().next();
+    if (!first.done) {
+      await this.discard(plan);
+      throw first.value;
+    }
+    await this.commit(plan);
+  }
+
+  /**
+   * Brings hosts in line with the config camera by camera. Mistakes in the config's text (an unknown detector
+   * id, bad options) are thrown before anything changes, like any other invalid config. A detector that does
+   * not load (a model file missing or not the pinned one, a plug-in that does not import or breaks the
+   * contract) fails only the cameras that use it: they are returned with the error. Such a camera keeps the
+   * detectors it had (a running camera keeps running as it was) or gets none; every later apply tries again.
+   */
+  async applyPerCamera(config: Config): Promise<Map<string, StreetwatchError>> {
+    const plan = await this.plan(config);
+    await this.commit(plan);
+    return plan.failed;
+  }
+
+  /** Resolves every camera's detectors and starts the hosts that are new. Throws only for config mistakes. */
+  private async plan(config: Config): Promise<Plan> {
     const cams: ResolvedCamera[] = config.cameras.filter((c) => c.enabled).map((c) => resolveCamera(config, c));
-    const wanted = new Map<string, { id: string; options: unknown }>();
+    const failed = new Map<string, StreetwatchError>();
     const uses = new Map<string, Use[]>();
+    const wanted = new Map<string, { id: string; options: unknown; def: DetectorDefinition }>();
     for (const cam of cams) {
       const list: Use[] = [];
       for (const d of cam.detectors) {
-        const def = await this.opts.registry.get(d.id).catch((e) => {
-          throw toStreetwatchError(e);
-        });
+        this.opts.registry.assertKnown(d.id, `camera '${cam.id}'`);
+        let def: DetectorDefinition;
+        try {
+          def = await this.opts.registry.get(d.id);
+        } catch (e) {
+          if (!failed.has(cam.id)) failed.set(cam.id, toStreetwatchError(e, 'DETECTOR_INVALID'));
+          continue;
+        }
         const options = parseDetectorOptions(def, d.options ?? {}, `camera '${cam.id}'`);
         const hostKey = `${d.id}\u0000${JSON.stringify(options)}`;
-        wanted.set(hostKey, { id: d.id, options });
+        wanted.set(hostKey, { id: d.id, options, def });
         list.push({ hostKey, mode: d.mode });
       }
       uses.set(cam.id, list);
     }
-    const started: DetectorHost[] = [];
-    try {
-      for (const [key, w] of wanted) {
-        if (this.hosts.has(key)) continue;
-        const def = await this.opts.registry.get(w.id);
-        const host = new DetectorHost({
-          def,
-          options: w.options,
-          ctx: { log: this.opts.log, resolveAsset: (n) => resolveAsset(n), threads: config.detection.threads },
-          metrics: this.opts.metrics,
-          deadlineMs: config.detection.deadlineSec * 1000,
-          concurrency: config.detection.concurrency,
-          restartBudget: { max: config.detection.restartBudget.max, windowMs: config.detection.restartBudget.windowSec * 1000 },
-        });
+    // Each new host is tried once, however many cameras share it; a host that failed for good (restart
+    // budget spent) is tried afresh, since a reload is how an operator says "fixed, try again".
+    const started = new Map<string, DetectorHost>();
+    const hostErrors = new Map<string, StreetwatchError>();
+    const needed = new Set([...uses].filter(([id]) => !failed.has(id)).flatMap(([, list]) => list.map((u) => u.hostKey)));
+    for (const key of needed) {
+      const current = this.hosts.get(key);
+      if (current && current.status.state !== 'failed') continue;
+      const w = wanted.get(key)!;
+      const host = new DetectorHost({
+        def: w.def,
+        options: w.options,
+        ctx: { log: this.opts.log, resolveAsset: (n) => resolveAsset(n), threads: config.detection.threads },
+        metrics: this.opts.metrics,
+        deadlineMs: config.detection.deadlineSec * 1000,
+        concurrency: config.detection.concurrency,
+        restartBudget: { max: config.detection.restartBudget.max, windowMs: config.detection.restartBudget.windowSec * 1000 },
+      });
+      try {
         await host.start();
-        started.push(host);
-        this.hosts.set(key, host);
+        started.set(key, host);
+      } catch (e) {
+        await host.stop();
+        const err = toStreetwatchError(e, 'DETECTOR_CRASHED');
+        if (current) {
+          // its cameras keep the failed host (their frames report DETECTOR_FAILED, its status says why)
+          this.log.error({ detector: w.id, code: err.code }, `detector still does not start after the reload: ${err.message}`);
+        } else {
+          hostErrors.set(key, err);
+        }
       }
-    } catch (e) {
-      // Nothing half-applied: hosts made for this config go again, the running mapping stays.
-      for (const h of started) {
-        for (const [k, v] of this.hosts) if (v === h) this.hosts.delete(k);
-        await h.stop();
-      }
-      throw e;
+    }
+    for (const [camId, list] of uses) {
+      if (failed.has(camId)) continue;
+      const broken = list.find((u) => hostErrors.has(u.hostKey));
+      if (broken) failed.set(camId, hostErrors.get(broken.hostKey)!);
+    }
+    return { uses, started, failed };
+  }
+
+  private async discard(plan: Plan): Promise<void> {
+    await Promise.all([...plan.started.values()].map((h) => h.stop()));
+  }
+
+  private async commit(plan: Plan): Promise<void> {
+    const uses = new Map<string, Use[]>();
+    for (const [camId, list] of plan.uses) {
+      if (!plan.failed.has(camId)) uses.set(camId, list);
+      else if (this.uses.has(camId)) uses.set(camId, this.uses.get(camId)!);
+    }
+    const replaced: DetectorHost[] = [];
+    for (const [key, host] of plan.started) {
+      const old = this.hosts.get(key);
+      if (old) replaced.push(old);
+      this.hosts.set(key, host);
     }
     for (const [camId, old] of this.uses) {
       const next = uses.get(camId);
@@ -113,8 +182,9 @@ export class DetectionStage {
     for (const [key, host] of this.hosts) {
       if (inUse.has(key)) continue;
       this.hosts.delete(key);
-      await host.stop();
+      replaced.push(host);
     }
+    await Promise.all(replaced.map((h) => h.stop()));
   }
 
   /** Hosts' status, for the console and `/api/detectors`. */

@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import { resolveCamera, type Config, type ResolvedCamera } from '../config/schema.js';
 import type { Service } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
-import { forgetCamera, type Metrics } from '../core/metrics.js';
+import type { StreetwatchError } from '../core/errors.js';
+import { forgetCamera, setCameraFailed, type Metrics } from '../core/metrics.js';
 import type { Frame } from '../core/types.js';
-import { CameraRunner, type CameraDeps, type CameraStatus } from './camera.js';
+import { CameraRunner, notStartedStatus, type CameraDeps, type CameraStatus } from './camera.js';
 import type { DetectionStage } from './detect-stage.js';
 import type { RulesStage } from './rules-stage.js';
 import { FrameScheduler } from './scheduler.js';
@@ -35,16 +36,25 @@ export interface ApplyResult {
   removed: string[];
   changed: string[];
   unchanged: string[];
+  /** Cameras not started because their detectors did not load; each is retried by the next apply. */
+  failed: string[];
+  /** Running cameras whose change was not applied because their new detectors did not load: they run as before. */
+  refused: string[];
   /** Settings outside `cameras` that changed but only take effect after a restart. */
   needsRestart: string[];
 }
 
 /**
  * The embedded pipeline of one process: cameras → scheduler → stage. Cameras are added, removed and changed
- * while it runs (`apply`), leaving untouched cameras running.
+ * while it runs (`apply`), leaving untouched cameras running. Start-up is the first `apply`, so a camera whose
+ * detectors do not load is handled the same way at start and at a reload: it alone is not started (or, if it
+ * runs, keeps running as it was), it is reported, and the next apply tries it again.
  */
 export class Runtime implements Service {
   private readonly runners = new Map<string, CameraRunner>();
+  /** Cameras not started because their detectors did not load, with the status they report. */
+  private readonly notStarted = new Map<string, CameraStatus>();
+  private readonly refusals = new Map<string, NonNullable<CameraStatus['refused']>>();
   readonly scheduler: FrameScheduler;
   private config: Config;
   private baseDir: string;
@@ -62,14 +72,25 @@ export class Runtime implements Service {
     });
   }
 
+  /**
+   * Starts the cameras of the config. Throws only for a config mistake (an unknown detector id, bad detector
+   * options); a camera that cannot start is reported in `status()` instead.
+   */
   async start(): Promise<void> {
     this.consumer = this.consume();
     await this.apply(this.config, this.baseDir, true);
   }
 
-  /** Cameras' current status, in config order. */
+  /** Cameras' current status, in config order: the running ones and those not started (state 'failed'). */
   status(): CameraStatus[] {
-    return [...this.runners.values()].map((r) => r.status());
+    const out: CameraStatus[] = [];
+    for (const c of this.config.cameras) {
+      const runner = this.runners.get(c.id);
+      const refused = this.refusals.get(c.id);
+      if (runner) out.push(refused ? { ...runner.status(), refused: { ...refused } } : runner.status());
+      else if (this.notStarted.has(c.id)) out.push(structuredClone(this.notStarted.get(c.id)!));
+    }
+    return out;
   }
 
   runner(id: string): CameraRunner | undefined {
@@ -80,10 +101,11 @@ export class Runtime implements Service {
   async apply(next: Config, baseDir: string = this.baseDir, initial = false): Promise<ApplyResult> {
     const want = new Map<string, ResolvedCamera>();
     for (const c of next.cameras) if (c.enabled) want.set(c.id, resolveCamera(next, c));
-    const res: ApplyResult = { added: [], removed: [], changed: [], unchanged: [], needsRestart: [] };
-    // Detectors first: an unknown detector, bad options or a bad model file rejects the whole config before
-    // any camera changes.
-    await this.opts.detection?.apply(next);
+    const res: ApplyResult = { added: [], removed: [], changed: [], unchanged: [], failed: [], refused: [], needsRestart: [] };
+    // Detectors first. A mistake in the config's detector settings (unknown id, bad options) rejects the whole
+    // config before any camera changes; a detector that does not load (a bad model file) only holds back the
+    // cameras that use it, so one bad file never keeps every other camera dark.
+    const notLoaded = (await this.opts.detection?.applyPerCamera(next)) ?? new Map<string, StreetwatchError>();
     this.opts.rules?.apply(next);
     if (!initial) {
       for (const key of ['scheduler', 'http', 'storage', 'log', 'site', 'detection'] as const) {
@@ -96,13 +118,25 @@ export class Runtime implements Service {
       const cam = want.get(id);
       if (!cam) {
         res.removed.push(id);
-      } else if (!sameBase || !isDeepStrictEqual(cam, runner.camera)) {
-        res.changed.push(id);
-      } else {
+      } else if (sameBase && isDeepStrictEqual(cam, runner.camera)) {
         res.unchanged.push(id);
+        this.refusals.delete(id);
         continue;
+      } else if (notLoaded.has(id)) {
+        // Stopping it would trade a running camera for a dark one; its change waits for the next reload.
+        const err = notLoaded.get(id)!;
+        res.refused.push(id);
+        this.refusals.set(id, { code: err.code, message: err.message, at: Date.now() });
+        this.opts.log.error(
+          { camera: id, code: err.code, ...err.details },
+          `camera '${id}': its changed config is not applied because its detectors did not load, and it keeps running on its previous config — ${err.message} Reload the config (SIGHUP, or save the file) once that is fixed.`,
+        );
+        continue;
+      } else {
+        res.changed.push(id);
       }
       this.runners.delete(id);
+      this.refusals.delete(id);
       stops.push(
         runner.stop().then(() => {
           this.scheduler.forgetCamera(id);
@@ -112,12 +146,34 @@ export class Runtime implements Service {
         }),
       );
     }
+    for (const id of this.notStarted.keys()) {
+      if (want.has(id)) continue;
+      this.notStarted.delete(id);
+      res.removed.push(id);
+      forgetCamera(this.opts.metrics, id);
+    }
     await Promise.all(stops);
     this.config = next;
     this.baseDir = baseDir;
     const starts: Promise<void>[] = [];
     for (const [id, cam] of want) {
       if (this.runners.has(id)) continue;
+      const err = notLoaded.get(id);
+      if (err) {
+        this.notStarted.set(id, notStartedStatus(cam, baseDir, err, this.notStarted.get(id)));
+        setCameraFailed(this.opts.metrics, id, err.code);
+        this.opts.metrics.cameraUp.set({ camera: id }, 0);
+        res.failed.push(id);
+        this.opts.log.error(
+          { camera: id, code: err.code, ...err.details },
+          `camera '${id}' not started: its detectors did not load — ${err.message} It is tried again at the next config reload (SIGHUP, or save the config file); the other cameras are not held back.`,
+        );
+        continue;
+      }
+      if (this.notStarted.delete(id)) {
+        setCameraFailed(this.opts.metrics, id, undefined);
+        this.opts.log.info({ camera: id }, 'camera starting: its detectors loaded this time');
+      }
       if (!res.changed.includes(id)) res.added.push(id);
       const runner = new CameraRunner(cam, this.cameraDeps());
       this.runners.set(id, runner);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { configSchema, type Config } from '../../../config/schema.js';
+import { StreetwatchError } from '../../../core/errors.js';
 import { createMetrics } from '../../../core/metrics.js';
 import type { Frame } from '../../../core/types.js';
 import { defineDetector, DETECTOR_API, type Detection } from '../../../detectors/contract.js';
@@ -38,6 +39,41 @@ function fakeDetector(id: string, journal: { created: unknown[]; batches: string
         async close() {
           journal.closed++;
         },
+      };
+    },
+  });
+}
+
+/**
+ * A fake ONNX-like detector whose model file can be "corrupt": while `state.bad`, create() fails the way a
+ * hash-mismatched model file does; `state.crash` makes every detect throw.
+ */
+function modelDetector(id: string, state: { bad: boolean; crash?: boolean; created: number; batches: string[][] }) {
+  return defineDetector({
+    manifest: {
+      id,
+      version: '2.0.0',
+      api: `^${DETECTOR_API}`,
+      labels: ['thing'],
+      labelMap: { thing: 'goods' },
+      input: { width: 8, height: 8, pixelFormat: 'rgb24' },
+      maxBatch: 4,
+      options: z.strictObject({}),
+    },
+    create() {
+      if (state.bad) {
+        throw new StreetwatchError('MODEL_HASH_MISMATCH', `detector '${id}': model file /m/${id}.onnx is not the file models/${id}.json pins`, {
+          details: { detector: id, file: `/m/${id}.onnx` },
+        });
+      }
+      state.created++;
+      return {
+        async detect(batch) {
+          if (state.crash) throw new Error('boom');
+          state.batches.push(batch.map((f) => `${f.cameraId}#${f.seq}`));
+          return batch.map((): Detection[] => []);
+        },
+        async close() {},
       };
     },
   });
@@ -110,5 +146,77 @@ describe('DetectionStage', () => {
     await stage.apply(config([cam('a', [])]));
     const [fd] = await stage.run([frame('a', 1)]);
     expect(fd).toMatchObject({ results: [], failed: [] });
+  });
+
+  describe('per camera (the runtime, at start and at every reload)', () => {
+    function setupModel() {
+      const journal = { created: [] as unknown[], batches: [] as string[][], forgotten: [] as string[], closed: 0 };
+      const model = { bad: true, crash: false, created: 0, batches: [] as string[][] };
+      const registry = new DetectorRegistry().register('fake', async () => fakeDetector('fake', journal)).register('model', async () => modelDetector('model', model));
+      const metrics = createMetrics(new Registry());
+      const stage = new DetectionStage({ registry, metrics, log: memoryLogger().log });
+      return { journal, model, stage };
+    }
+
+    it('a detector that does not load fails only the cameras using it (tried once for all of them); the next apply loads it', async () => {
+      const { model, stage } = setupModel();
+      const cfg = config([cam('good', [{ id: 'fake' }]), cam('bad1', [{ id: 'model' }]), cam('bad2', [{ id: 'fake' }, { id: 'model' }])]);
+      const failed = await stage.applyPerCamera(cfg);
+      expect([...failed.keys()]).toEqual(['bad1', 'bad2']);
+      expect(failed.get('bad1')).toMatchObject({ code: 'MODEL_HASH_MISMATCH', details: { file: '/m/model.onnx' } });
+      expect(stage.status().map((s) => s.id)).toEqual(['fake']);
+      const out = await stage.run([frame('good', 1), frame('bad1', 1), frame('bad2', 1)]);
+      expect(out.map((o) => o.results.map((r) => r.detector))).toEqual([['fake'], [], []]);
+
+      model.bad = false; // the file is fixed
+      expect((await stage.applyPerCamera(cfg)).size).toBe(0);
+      expect(model.created).toBe(1);
+      const again = await stage.run([frame('bad1', 2), frame('bad2', 2)]);
+      expect(again.map((o) => o.results.map((r) => r.detector).sort())).toEqual([['model'], ['fake', 'model']]);
+    });
+
+    it('all-or-nothing apply throws the load error and changes nothing', async () => {
+      const { stage, journal } = setupModel();
+      await stage.apply(config([cam('a', [{ id: 'fake' }])]));
+      await expect(stage.apply(config([cam('a', [{ id: 'fake' }]), cam('b', [{ id: 'model' }])]))).rejects.toMatchObject({ code: 'MODEL_HASH_MISMATCH' });
+      expect(stage.status().map((s) => s.id)).toEqual(['fake']);
+      expect(journal.closed).toBe(0);
+    });
+
+    it('a camera whose new detectors do not load keeps the ones it had', async () => {
+      const { stage, journal } = setupModel();
+      await stage.applyPerCamera(config([cam('a', [{ id: 'fake' }])]));
+      const failed = await stage.applyPerCamera(config([cam('a', [{ id: 'model' }])]));
+      expect(failed.get('a')?.code).toBe('MODEL_HASH_MISMATCH');
+      const [fd] = await stage.run([frame('a', 1)]);
+      expect(fd!.results.map((r) => r.detector)).toEqual(['fake']);
+      expect(journal.closed).toBe(0);
+      expect(journal.forgotten).toEqual([]);
+    });
+
+    it('config mistakes (unknown detector, bad options) still reject the whole config', async () => {
+      const { stage } = setupModel();
+      await expect(stage.applyPerCamera(config([cam('a', [{ id: 'fake' }]), cam('b', [{ id: 'nope' }])]))).rejects.toMatchObject({
+        code: 'DETECTOR_NOT_FOUND',
+        message: expect.stringContaining("camera 'b'"),
+      });
+      await expect(stage.applyPerCamera(config([cam('a', [{ id: 'fake', options: { scor: 1 } }])]))).rejects.toMatchObject({ code: 'DETECTOR_OPTIONS_INVALID' });
+      expect(stage.status()).toEqual([]);
+    });
+
+    it('a detector out of service after repeated failures is started afresh by the next apply', async () => {
+      const { model, stage } = setupModel();
+      model.bad = false;
+      model.crash = true;
+      const cfg = configSchema.parse({ version: 1, detection: { restartBudget: { max: 0 } }, cameras: [cam('a', [{ id: 'model' }])] });
+      await stage.applyPerCamera(cfg);
+      await stage.run([frame('a', 1)]);
+      expect(stage.status()[0]!.state).toBe('failed');
+      model.crash = false;
+      expect((await stage.applyPerCamera(cfg)).size).toBe(0);
+      expect(stage.status()).toMatchObject([{ id: 'model', state: 'ready' }]);
+      const [fd] = await stage.run([frame('a', 2)]);
+      expect(fd).toMatchObject({ results: [{ detector: 'model' }], failed: [] });
+    });
   });
 });
