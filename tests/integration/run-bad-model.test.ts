@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveAsset } from '../../core/assets.js';
+import { PROJECT_ROOT } from '../../core/paths.js';
+import { listProcesses, waitFor } from '../helpers/processes.js';
+
+// `streetwatch run` as an operator meets a bad model file: the real CLI, real ffmpeg, the real YOLOX-Nano
+// file, and a corrupted copy of it put first on the asset path (STREETWATCH_ASSETS), as a botched copy or a
+// truncated download would be.
+const video = resolveAsset('oxford_towncentre_pedestrians.mp4');
+const realModel = resolveAsset('yolox_nano_416.onnx');
+const TOKEN = 'run-bad-model-test-token';
+const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+
+function camera(id: string, detector: string): string {
+  return `
+  - id: ${id}
+    source: { kind: file, path: ${video}, loop: true, realtime: true }
+    sampling: { mode: fps, fps: 2 }
+    frame: { width: 160, height: 90 }
+    detectors: [{ id: ${detector} }]`;
+}
+
+/** A config folder and an asset folder holding a corrupted yolox_nano_416.onnx (same size, bytes flipped). */
+function scene(cams: string[]): { dir: string; configFile: string; badFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'sw-bad-model-'));
+  const assets = join(dir, 'assets');
+  mkdirSync(assets);
+  const bytes = readFileSync(realModel);
+  for (let i = 0; i < 64; i++) bytes[bytes.length / 2 + i] ^= 0xff;
+  const badFile = join(assets, 'yolox_nano_416.onnx');
+  writeFileSync(badFile, bytes);
+  const configFile = join(dir, 'streetwatch.yaml');
+  writeFileSync(configFile, `version: 1\nstorage: { dataDir: ./data }\nhttp: { port: 0 }\nconsole: { tokens: [{ name: test, role: command, token: ${TOKEN} }] }\ncameras:${cams.join('')}\n`);
+  return { dir, configFile, badFile };
+}
+
+interface Run {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  url: () => string;
+  exit: Promise<number | null>;
+  stderr: () => string;
+}
+
+const procs: ChildProcess[] = [];
+afterAll(() => {
+  for (const p of procs) p.kill('SIGKILL');
+});
+
+function startRun(s: { dir: string; configFile: string }): Run {
+  const proc = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), 'run', '--config', s.configFile], {
+    cwd: s.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, STREETWATCH_ASSETS: join(s.dir, 'assets') },
+  });
+  procs.push(proc);
+  const lines: Record<string, unknown>[] = [];
+  let url = '';
+  let buf = '';
+  let stderr = '';
+  proc.stdout!.on('data', (c) => {
+    buf += String(c);
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const obj = JSON.parse(line);
+        lines.push(obj);
+        if (obj.msg === 'streetwatch running') url = obj.url;
+      } catch {
+        /* not JSON */
+      }
+    }
+  });
+  proc.stderr!.on('data', (c) => (stderr += String(c)));
+  const exit = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return { proc, lines, url: () => url, exit, stderr: () => stderr };
+}
+
+/** Waits for 'streetwatch running'; fails at once, with its stderr, if the process exits instead. */
+async function running(run: Run): Promise<void> {
+  let exited: number | null | undefined;
+  void run.exit.then((c) => (exited = c));
+  await waitFor(() => run.url() !== '' || exited !== undefined, 60_000, 'the server to start');
+  expect(exited, `streetwatch run exited (${exited}) instead of running; stderr: ${run.stderr()}`).toBeUndefined();
+}
+
+async function cameras(run: Run): Promise<{ id: string; state: string; frames?: number; lastError?: { code: string; message: string } }[]> {
+  return (await fetch(`${run.url()}/api/cameras`, auth)).json() as never;
+}
+
+async function metric(run: Run, re: RegExp): Promise<number | undefined> {
+  const m = re.exec(await (await fetch(`${run.url()}/metrics`)).text());
+  return m ? Number(m[1]) : undefined;
+}
+
+async function ffmpegByCamera(run: Run): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const p of await listProcesses('ffmpeg')) {
+    if (p.ppid !== run.proc.pid) continue;
+    const m = /ring\/([^/]+)\//.exec(p.cmd);
+    if (m) out.set(m[1]!, p.pid);
+  }
+  return out;
+}
+
+describe('streetwatch run with a bad model file', () => {
+  it('runs the other camera, reports the bad one failed with MODEL_HASH_MISMATCH, and starts it on SIGHUP once the file is fixed', async () => {
+    const s = scene([camera('cam-good', 'static-object'), camera('cam-bad', 'yolox-nano-416')]);
+    const run = startRun(s);
+    await running(run);
+
+    expect(run.lines.find((l) => l.msg === 'streetwatch running')).toMatchObject({ failed: ['cam-bad'] });
+    const bad = (await cameras(run)).find((c) => c.id === 'cam-bad');
+    expect(bad).toMatchObject({ state: 'failed', lastError: { code: 'MODEL_HASH_MISMATCH', message: expect.stringContaining(s.badFile) } });
+    expect(await metric(run, /streetwatch_camera_failed\{camera="cam-bad",code="MODEL_HASH_MISMATCH"\} (\d+)/)).toBe(1);
+    // the operator's log line: which camera, which file, and what to do
+    const logged = run.lines.find((l) => l.camera === 'cam-bad' && l.level === 50 && l.code === 'MODEL_HASH_MISMATCH');
+    expect(logged).toMatchObject({ file: s.badFile, msg: expect.stringContaining('SIGHUP') });
+    expect(String(logged!.msg)).toContain('fetch-assets');
+
+    // the good camera is decoded and its frames go through its detector
+    await waitFor(async () => (await metric(run, /streetwatch_frames_detected_total\{camera="cam-good",detector="static-object",result="ok"\} (\d+)/) ?? 0) > 0, 60_000, "cam-good's frames detected");
+    expect((await cameras(run)).find((c) => c.id === 'cam-good')?.state).toBe('up');
+    expect(((await (await fetch(`${run.url()}/healthz`)).json()) as { cameras: { failed: number; up: number } }).cameras).toMatchObject({ failed: 1, up: 1 });
+    const ff = await ffmpegByCamera(run);
+    expect(ff.has('cam-bad')).toBe(false);
+    const pidGood = ff.get('cam-good');
+    expect(pidGood).toBeGreaterThan(0);
+
+    // the operator puts the right file in place and reloads
+    copyFileSync(realModel, s.badFile);
+    run.proc.kill('SIGHUP');
+    await waitFor(async () => (await cameras(run)).find((c) => c.id === 'cam-bad')?.state === 'up', 60_000, 'cam-bad started after the reload');
+    await waitFor(
+      async () => (await metric(run, /streetwatch_frames_detected_total\{camera="cam-bad",detector="yolox-nano-416",result="ok"\} (\d+)/) ?? 0) > 0,
+      60_000,
+      "cam-bad's frames through YOLOX-Nano",
+    );
+    expect(await metric(run, /streetwatch_camera_failed\{camera="cam-bad"[^}]*\} (\d+)/)).toBeUndefined();
+    expect((await ffmpegByCamera(run)).get('cam-good')).toBe(pidGood);
+    expect(run.lines.find((l) => l.msg === 'config reloaded')).toMatchObject({ why: 'SIGHUP', added: ['cam-bad'], unchanged: ['cam-good'], failed: [] });
+
+    run.proc.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+
+  it('with no camera able to start, keeps the console up and says so', async () => {
+    const s = scene([camera('cam-bad', 'yolox-nano-416')]);
+    const run = startRun(s);
+    await running(run);
+    expect(run.lines.find((l) => String(l.msg).startsWith('no camera is running'))).toMatchObject({ level: 50, failed: ['cam-bad'] });
+    expect(((await (await fetch(`${run.url()}/healthz`)).json()) as { cameras: unknown }).cameras).toMatchObject({ total: 1, failed: 1 });
+    expect((await cameras(run)).map((c) => [c.id, c.state, c.lastError?.code])).toEqual([['cam-bad', 'failed', 'MODEL_HASH_MISMATCH']]);
+    run.proc.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+});
