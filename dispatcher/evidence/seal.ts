@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readdir, rename, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, rmdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StreetwatchError } from '../../core/errors.js';
 import { makeDir } from './disk.js';
-import { appendChain, chainCorrupt, chainHead, readChain, withChainLock } from './chain.js';
+import { appendChain, CHAIN_FILE, chainCorrupt, chainHead, readChain, withChainLock } from './chain.js';
 import type { EvidenceKeys } from './keys.js';
 import { hashFile, MANIFEST_FILE, MANIFEST_VERSION, serialiseManifest, sha256Hex, signManifest, type ManifestFile } from './manifest.js';
 import { isoInZone } from '../../core/time.js';
@@ -45,7 +45,27 @@ export async function sealPackage(opts: {
     await makeDir(join(root, opts.incidentId));
     await rename(opts.staging, finalDir);
     const manifestSha256 = sha256Hex(bytes);
-    await appendChain(root, { kind: 'manifest', seq, incidentId: opts.incidentId, revision: opts.revision, dir: rel, manifestSha256, previous, createdMs });
+    const chainFile = join(root, CHAIN_FILE);
+    const chainBytes = await stat(chainFile).then((st) => st.size, () => undefined);
+    try {
+      await appendChain(root, { kind: 'manifest', seq, incidentId: opts.incidentId, revision: opts.revision, dir: rel, manifestSha256, previous, createdMs });
+    } catch (e) {
+      // The package was never reported, so it is undone rather than left for the next start: on a full disk
+      // the append may have written half a line, which would refuse every later package as a corrupt chain,
+      // and a sealed folder in place would make the caller's retry fail as EVIDENCE_EXISTS.
+      await undoSeal(chainFile, chainBytes, finalDir, opts.staging).catch((undo: unknown) => {
+        throw new StreetwatchError('EVIDENCE_FAILED', `appending ${rel} to ${chainFile} failed (${(e as Error).message}) and undoing it failed too (${(undo as Error).message}); run 'streetwatch evidence verify ${root}'`, { cause: e });
+      });
+      throw e;
+    }
     return { dir: finalDir, seq, manifestSha256, manifestBytes: bytes.length, files: manifest.files };
   });
+}
+
+/** Puts the chain back to its length before the failed append and the package back into its staging folder. */
+async function undoSeal(chainFile: string, chainBytes: number | undefined, finalDir: string, staging: string): Promise<void> {
+  if (chainBytes === undefined) await rm(chainFile, { force: true });
+  else await truncate(chainFile, chainBytes);
+  await rename(finalDir, staging);
+  await rmdir(join(finalDir, '..')).catch(() => undefined); // the incident's folder, when this was its first package
 }
