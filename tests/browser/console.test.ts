@@ -196,6 +196,31 @@ describe('command-room console (browser)', () => {
     await ctx.close();
   }, 150_000);
 
+  it("keeps the page's sockets on its own origin (CSP connect-src 'self'), its own feed socket open", async () => {
+    const ctx = await browser.newContext({ viewport: VIEWPORT });
+    const page = await ctx.newPage();
+    // login() waits for the event socket to be open: 'self' lets Chromium connect ws: to the page's own origin
+    await login(page, fx, fx.tokens.command);
+    const other = new URL(fx.url);
+    other.port = String(Number(other.port) === 65535 ? 65534 : Number(other.port) + 1);
+    const blocked = await page.evaluate(async (target) => {
+      const g = globalThis as unknown as {
+        document: { addEventListener(t: string, f: (e: { blockedURI: string; effectiveDirective: string }) => void): void };
+        WebSocket: new (url: string) => { close(): void };
+      };
+      const violation = new Promise<string>((resolve) => g.document.addEventListener('securitypolicyviolation', (e) => resolve(`${e.effectiveDirective} ${e.blockedURI}`)));
+      try {
+        new g.WebSocket(target).close();
+      } catch (e) {
+        return `threw ${(e as Error).name}`;
+      }
+      return Promise.race([violation, new Promise<string>((resolve) => setTimeout(() => resolve('allowed'), 3000))]);
+    }, `ws://${other.host}/api/events`);
+    expect(blocked).toMatch(/^(connect-src ws:\/\/|threw SecurityError)/);
+    expect(await page.getAttribute('[data-testid=ws-status]', 'data-state')).toBe('open');
+    await ctx.close();
+  }, 60_000);
+
   it('a squad sees only its own tickets', async () => {
     const me = await apiGet<{ role: string }>(fx, '/api/me', fx.tokens.squad);
     const squadId = fx.squadId;

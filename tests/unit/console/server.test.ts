@@ -190,3 +190,12 @@ describe("console server: fastify's own refusals in the API's error shape", () =
     expect(await file.json()).toMatchObject({ error: 'CONSOLE_NOT_FOUND' });
   });
 });
+
+describe('console server: content security policy', () => {
+  it("lets the page connect to its own origin only (no ws: or wss: to any host)", async () => {
+    const s = await start({ plan: { tileUrl: 'https://tiles.example.gov.cn/{z}/{x}/{y}.png' } });
+    const csp = (await fetch(`${s.url}/`)).headers.get('content-security-policy') ?? '';
+    const connect = /connect-src ([^;]*)/.exec(csp)?.[1]?.split(' ');
+    expect(connect).toEqual(["'self'", 'https://tiles.example.gov.cn']);
+  });
+});
