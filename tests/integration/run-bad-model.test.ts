@@ -30,7 +30,7 @@ function scene(cams: string[]): { dir: string; configFile: string; badFile: stri
   const assets = join(dir, 'assets');
   mkdirSync(assets);
   const bytes = readFileSync(realModel);
-  for (let i = 0; i < 64; i++) bytes[bytes.length / 2 + i] ^= 0xff;
+  for (let k = bytes.length >> 1; k < (bytes.length >> 1) + 64; k++) bytes[k] = bytes[k]! ^ 0xff;
   const badFile = join(assets, 'yolox_nano_416.onnx');
   writeFileSync(badFile, bytes);
   const configFile = join(dir, 'streetwatch.yaml');
