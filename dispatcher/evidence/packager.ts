@@ -85,6 +85,7 @@ export interface EvidencePackagerOptions {
    * A package is refused (EVIDENCE_DISK_FULL) when the root's filesystem has less free than this (default
    * 64 MiB): a full package is a few MB to a few tens (three 1080p PNG stills of ~1.5 MB, a clip of up to a
    * minute), and the camera rings usually share the disk, so the last megabytes are better left to them.
+   * A snapshot needs only room for its frame (see `snapshot`).
    */
   minFreeBytes?: number;
   /** streetwatch_evidence_free_bytes is set at start, before each package and every `freeCheckSec`. */
@@ -97,6 +98,8 @@ export interface EvidencePackagerOptions {
 export const SNAPSHOT_FILE = 'snapshot-confirmed.jpg';
 
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
+/** Room a snapshot needs besides its frame: meta.json, the manifest, the chain line, filesystem blocks. */
+const SNAPSHOT_SLACK_BYTES = 1024 * 1024;
 
 type MomentName = 'first' | 'confirmed' | 'latest';
 
@@ -182,11 +185,11 @@ export class EvidencePackager implements Service {
     return this.opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
   }
 
-  /** Refuses a package up front when the disk is below the floor: better than failing halfway through it. */
-  private async ensureRoom(req: EvidenceRequest): Promise<void> {
+  /** Refuses a package up front when the disk has less than `need` free: better than failing halfway through it. */
+  private async ensureRoom(req: EvidenceRequest, need: number): Promise<void> {
     const free = await this.checkFree();
-    if (free === undefined || free >= this.minFreeBytes) return;
-    throw diskFull(this.root, `evidence root ${this.root} has ${mib(free)} free, below the ${mib(this.minFreeBytes)} kept free; incident ${req.incidentId} revision ${req.revision} was not packaged`, undefined, { freeBytes: free, minFreeBytes: this.minFreeBytes });
+    if (free === undefined || free >= need) return;
+    throw diskFull(this.root, `evidence root ${this.root} has ${mib(free)} free, below the ${mib(need)} kept free; incident ${req.incidentId} revision ${req.revision} was not packaged`, undefined, { freeBytes: free, minFreeBytes: need });
   }
 
   package(req: EvidenceRequest): Promise<EvidencePackage> {
@@ -209,11 +212,11 @@ export class EvidencePackager implements Service {
     return p;
   }
 
-  /** A fresh staging folder for a package, refusing a revision that already exists or a disk without room for it. */
-  private async staging(req: EvidenceRequest): Promise<string> {
+  /** A fresh staging folder for a package, refusing a revision that already exists or a disk without `need` bytes free. */
+  private async staging(req: EvidenceRequest, need = this.minFreeBytes): Promise<string> {
     const finalDir = join(this.root, req.incidentId, `r${req.revision}`);
     if (existsSync(finalDir)) throw new StreetwatchError('EVIDENCE_EXISTS', `evidence ${finalDir} already exists; a later update of incident ${req.incidentId} needs revision ${req.revision + 1}`);
-    await this.ensureRoom(req);
+    await this.ensureRoom(req, need);
     const staging = join(this.root, '.staging', `${req.incidentId}-r${req.revision}-${randomBytes(4).toString('hex')}`);
     await makeDir(staging);
     return staging;
@@ -303,7 +306,9 @@ export class EvidencePackager implements Service {
     return this.track(async () => {
       const t0 = performance.now();
       validate(req);
-      const staging = await this.staging(req);
+      // The ticket carries this package: it is refused only when its frame could not fit (the raw frame
+      // bounds its JPEG), not at the full package's floor, which it is far below.
+      const staging = await this.staging(req, Math.min(this.minFreeBytes, frame.data.length + SNAPSHOT_SLACK_BYTES));
       const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
       try {
         await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(staging, SNAPSHOT_FILE));

@@ -118,6 +118,18 @@ describe.skipIf(cannotMount !== undefined)('evidence on a 2 MB disk', () => {
       message: expect.stringMatching(/MiB free, below the 64\.0 MiB kept free; incident inc-disk-2 revision 1 was not packaged/),
     });
     expect(readdirSync(join(root, '.staging'))).toEqual([]);
+
+    // the snapshot the ticket carries is tiny: it is refused only when its frame would not fit
+    const frame = { width: 640, height: 360, data: Buffer.alloc(640 * 360 * 3, 0x80) };
+    await p.snapshot(request({ incidentId: 'inc-disk-2' }), frame);
+    const filler = join(disk, 'filler');
+    writeFileSync(filler, Buffer.alloc(Math.max(0, (await freeBytes(root)) - frame.data.length)));
+    try {
+      await expect(p.snapshot(request({ incidentId: 'inc-disk-3' }), frame)).rejects.toMatchObject({ code: 'EVIDENCE_DISK_FULL', message: expect.stringMatching(/incident inc-disk-3 revision 1 was not packaged/) });
+      expect(readdirSync(join(root, '.staging'))).toEqual([]);
+    } finally {
+      rmSync(filler);
+    }
   });
 });
 
