@@ -31,6 +31,8 @@ export interface IncidentView {
   recurrenceOf?: string;
   resolution?: Incident['resolution'];
   redispatches?: number;
+  /** Evidence packages it was owed that could not be made (a crash outlasting the ring, a full disk…). */
+  evidenceLost?: Incident['evidenceLost'];
   squad?: { id: string; name: string };
   priority?: string;
   deadline?: string;
@@ -72,6 +74,7 @@ export function incidentView(config: Config, inc: Incident, ticket: unknown, thu
     ...(inc.recurrenceOf !== undefined && { recurrenceOf: inc.recurrenceOf }),
     ...(inc.resolution && { resolution: inc.resolution }),
     ...(inc.redispatches !== undefined && { redispatches: inc.redispatches }),
+    ...(inc.evidenceLost?.length && { evidenceLost: inc.evidenceLost }),
     ...(t?.squad && { squad: { id: t.squad.id, name: t.squad.name } }),
     ...(t?.priority !== undefined && { priority: t.priority }),
     ...(t?.deadline !== undefined && { deadline: t.deadline }),

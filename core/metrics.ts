@@ -132,6 +132,17 @@ export function createMetrics(registry: Registry = new Registry()) {
       help: 'Consoles connected to the live incident feed (WS /api/events).',
       registers: [registry],
     }),
+    consoleAuthFailures: new client.Counter({
+      name: 'streetwatch_console_auth_failures_total',
+      help: 'Console requests refused with 401, by reason (missing: no token, unknown: a token not in console.tokens, unconfigured: no tokens configured).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    consoleRateLimited: new client.Counter({
+      name: 'streetwatch_console_rate_limited_total',
+      help: 'Console logins refused with 429 because their address made console.authFailures.max failed logins within windowSec.',
+      registers: [registry],
+    }),
     ticketsSent: new client.Counter({
       name: 'streetwatch_tickets_sent_total',
       help: 'Outbox messages the brokers acknowledged.',
@@ -158,6 +169,17 @@ export function createMetrics(registry: Registry = new Registry()) {
     evidenceFailed: new client.Counter({
       name: 'streetwatch_evidence_failed_total',
       help: 'Incidents whose evidence could not be packaged.',
+      registers: [registry],
+    }),
+    evidenceLost: new client.Counter({
+      name: 'streetwatch_evidence_lost_total',
+      help: 'Owed evidence packages that could not be made and were marked lost (kind: full, update): the ring rotated past them during a crash, a full disk, a failing ffmpeg.',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    evidenceOwed: new client.Gauge({
+      name: 'streetwatch_evidence_owed',
+      help: 'Evidence packages owed and not yet made (recorded with their incident; finished after a restart).',
       registers: [registry],
     }),
     evidenceFreeBytes: new client.Gauge({

@@ -10,15 +10,19 @@ import { retry } from '../core/retry.js';
 import type { Hit } from '../rules/types.js';
 import { createKeyFiles, loadKeyFiles, PRIVATE_KEY_FILE, type EvidenceKeys } from './evidence/keys.js';
 import { applyRetention } from './evidence/retention.js';
-import { EvidencePackager, type EvidencePackage, type EvidenceRequest } from './evidence/packager.js';
+import { EvidencePackager, SNAPSHOT_FILE, type EvidencePackage, type EvidenceRequest } from './evidence/packager.js';
 import { IncidentStore } from './incidents/store.js';
 import { dispatchPaths } from './paths.js';
 import { SEEN_BY_SQUAD, type Incident } from './incidents/types.js';
+import type { OwedEvidence } from './incidents/owed.js';
+import { locateInRing } from './evidence/media.js';
+import { isStreetwatchError, toStreetwatchError } from '../core/errors.js';
+import { isoInZone } from '../core/time.js';
 import { OutboxRelay, type RelayOptions } from './outbox/relay.js';
 import type { StatusSource, TicketSink } from './sink/sink.js';
 import { buildTicket, ticketContext } from './ticket/build.js';
 import { ticketMessage } from './sink/messages.js';
-import { ringDir } from '../pipeline/ring.js';
+import { ringDir, segmentFiles } from '../pipeline/ring.js';
 
 /**
  * The dispatch stage: hits → incidents (store) → evidence package → ticket + outbox row (one transaction) →
@@ -71,7 +75,7 @@ export class DispatchStage implements Service {
   private retiring: Promise<void> = Promise.resolve();
   private pending = 0;
   /** Counts for metrics and tests. */
-  readonly counts = { created: 0, extended: 0, suppressed: 0, tickets: 0, evidenceFailed: 0 };
+  readonly counts = { created: 0, extended: 0, suppressed: 0, tickets: 0, evidenceFailed: 0, evidenceLost: 0 };
 
   constructor(private readonly o: DispatchStageOptions) {
     this.config = o.config;
@@ -112,8 +116,18 @@ export class DispatchStage implements Service {
     // The brokers may be down when we start: the cameras and incidents must not wait for them. The transport
     // connects in the background, retrying; tickets wait in the outbox meanwhile.
     this.transport = this.connect();
-    // a crash between the incident and its ticket: finish those now
-    for (const inc of this.store.withoutTicket()) this.enqueue(inc);
+    // a crash between the incident and its ticket: finish those now, with the full package they are owed
+    const unticketed = new Set<string>();
+    for (const inc of this.store.withoutTicket()) {
+      unticketed.add(inc.id);
+      this.enqueue(inc, undefined, this.store.owedEvidence(inc.id).find((o) => o.kind === 'full'));
+    }
+    // evidence owed when the process stopped: finished while the ring holds its moments, else marked lost
+    for (const owed of this.store.owedEvidence()) {
+      if (owed.kind === 'full' && unticketed.has(owed.incidentId)) continue;
+      this.resume(owed);
+    }
+    this.gaugeOwed();
     void this.retire();
     this.retentionTimer = setInterval(() => void this.retire(), RETENTION_EVERY_MS);
     this.retentionTimer.unref();
@@ -181,7 +195,8 @@ export class DispatchStage implements Service {
   onHit(hit: Hit): void {
     if (hit.shadow) return; // shadow detectors are evaluated, never dispatched
     const { cooldownMinutes, sameSpotMeters } = this.config.incidents;
-    const { decision, incident, previous } = this.store.recordHit(hit, { cooldownMs: cooldownMinutes * 60_000, sameSpotMeters }, this.now());
+    // the evidence a hit makes owed is recorded in the same transaction as the incident change
+    const { decision, incident, owed } = this.store.recordHit(hit, { cooldownMs: cooldownMinutes * 60_000, sameSpotMeters, evidenceEveryMs: EVIDENCE_UPDATE_MS }, this.now());
     this.o.metrics?.incidents.inc({ type: hit.type, decision: decision.kind === 'create' ? 'created' : decision.kind === 'extend' ? 'extended' : 'suppressed' });
     if (decision.kind === 'suppress') {
       this.counts.suppressed++;
@@ -189,14 +204,12 @@ export class DispatchStage implements Service {
     }
     if (decision.kind === 'extend') {
       this.counts.extended++;
-      // more evidence: the latest sighting, at most once per EVIDENCE_UPDATE_MS of the violation's time
-      const bucket = (ms: number) => Math.floor((ms - incident!.confirmedMs) / EVIDENCE_UPDATE_MS);
-      if (bucket(incident!.lastSeenMs) > bucket(previous!.lastSeenMs)) this.enqueueUpdate(incident!);
+      if (owed) this.enqueueUpdate(incident!, owed);
       return;
     }
     this.counts.created++;
     this.o.log.info({ incident: incident!.id, type: hit.type, camera: hit.cameraId, zone: hit.zoneId, recurrenceOf: decision.recurrenceOf }, `incident: new ${hit.type}`);
-    this.enqueue(incident!, hit.snapshot);
+    this.enqueue(incident!, hit.snapshot, owed);
   }
 
   /** Resolves when every incident handed over so far has its ticket and its full evidence (tests, eval, shutdown). */
@@ -204,57 +217,142 @@ export class DispatchStage implements Service {
     while (this.pending > 0 || this.packaging > 0) await Promise.all([this.queue, this.fullQueue]);
   }
 
-  private enqueue(inc: Incident, snapshot?: Hit['snapshot']): void {
+  private enqueue(inc: Incident, snapshot?: Hit['snapshot'], owed?: OwedEvidence): void {
     this.pending++;
     this.queue = this.queue
-      .then(() => this.dispatch(inc, snapshot))
+      .then(() => this.dispatch(inc, snapshot, owed))
       .catch((e: unknown) => this.o.log.error({ err: e, incident: inc.id }, 'dispatch: could not ticket an incident; it is retried at the next start'))
       .finally(() => this.pending--);
+  }
+
+  /** Runs evidence work on the packaging queue (one at a time, so an incident's revisions stay in order). */
+  private enqueuePackaging(job: () => Promise<void>): void {
+    this.packaging++;
+    this.fullQueue = this.fullQueue.then(job).finally(() => this.packaging--);
+  }
+
+  /** Owed evidence found at start: finished on the packaging queue, or lost when its incident or camera is gone. */
+  private resume(owed: OwedEvidence): void {
+    const inc = this.store.get(owed.incidentId);
+    if (!inc) return void this.enqueuePackaging(() => this.lose(undefined, owed, `incident ${owed.incidentId} is not in the store`));
+    if (owed.kind === 'update') return this.enqueueUpdate(inc, owed, true);
+    const req = this.evidenceRequest(inc);
+    if (!req) return void this.enqueuePackaging(() => this.lose(undefined, owed, `camera ${inc.cameraId} is no longer in the config`));
+    this.enqueueFull(req, owed, true);
   }
 
   /**
    * The full-resolution package (stills at first sighting, confirmation and latest, the clip) after the
    * ticket went out with the snapshot: cutting it takes seconds (ffmpeg, and for a ring the clip's end must
    * be written first), which the squad should not wait for. Its own queue, so tickets never queue behind it.
+   * `resumed`: owed from before a restart, so the ring may have rotated past its moments since.
    */
-  private enqueueFull(req: EvidenceRequest): void {
-    this.packaging++;
-    this.fullQueue = this.fullQueue
-      .then(async () => {
-        const full = await this.packager.package({ ...req, revision: FULL_REVISION, allMoments: true });
-        this.o.log.info({ incident: req.incidentId, dir: full.dir, elapsedMs: full.elapsedMs }, 'evidence: full-resolution package sealed');
-        this.store.touch(req.incidentId, this.now()); // the console shows the new evidence
-      })
-      .catch((e: unknown) => {
-        this.counts.evidenceFailed++;
-        this.o.metrics?.evidenceFailed.inc();
-        this.o.log.error({ err: e, incident: req.incidentId }, 'evidence: the full-resolution package failed; the ticket has the snapshot package');
-      })
-      .finally(() => this.packaging--);
+  private enqueueFull(req: EvidenceRequest, owed: OwedEvidence | undefined, resumed = false): void {
+    this.enqueuePackaging(async () => {
+      const full = { ...req, revision: FULL_REVISION, allMoments: true };
+      const sealed = await this.finishOwed(full, owed, resumed);
+      if (sealed) this.o.log.info({ incident: req.incidentId, dir: sealed.dir, elapsedMs: sealed.elapsedMs }, 'evidence: full-resolution package sealed');
+    });
   }
 
   /**
    * A later sighting of an open incident: a revision with the latest still and a clip around it, chained
    * after the incident's earlier packages (same queue as the full package, so the revisions stay in order).
    */
-  private enqueueUpdate(inc: Incident): void {
-    const req = this.evidenceRequest(inc);
-    if (!req) return;
-    this.packaging++;
-    this.fullQueue = this.fullQueue
-      .then(async () => {
-        // r1 is the snapshot and r2 the full package, each made on its own path: an update may run before
-        // either is sealed (hits arriving faster than packaging), so updates number from 3 and never take theirs
-        const revision = Math.max(FULL_REVISION, await this.packager.latestRevision(inc.id)) + 1;
-        await this.packager.package({ ...req, revision });
-        this.store.touch(inc.id, this.now());
-      })
-      .catch((e: unknown) => this.o.log.warn({ err: e, incident: inc.id }, 'evidence: the update for a later sighting failed; the earlier packages stand'))
-      .finally(() => this.packaging--);
+  private enqueueUpdate(inc: Incident, owed: OwedEvidence, resumed = false): void {
+    const req = this.evidenceRequest(inc, owed.latestMs);
+    this.enqueuePackaging(async () => {
+      if (!req) return this.lose(undefined, owed, `camera ${inc.cameraId} is no longer in the config`);
+      // r1 is the snapshot and r2 the full package, each made on its own path: an update may run before
+      // either is sealed (hits arriving faster than packaging), so updates number from 3 and never take theirs
+      const revision = Math.max(FULL_REVISION, await this.packager.latestRevision(inc.id)) + 1;
+      await this.finishOwed({ ...req, revision }, owed, resumed);
+    });
   }
 
-  private async dispatch(inc: Incident, snapshot?: Hit['snapshot']): Promise<void> {
-    const evidence = await this.evidenceFor(inc, snapshot);
+  /**
+   * Makes an owed package and records it done — or, when it cannot be made (the ring no longer holds its
+   * moment after a restart, a full disk after retries, a failing ffmpeg), records it lost. Shutdown leaves it
+   * owed: the next start finishes it. Never rejects.
+   */
+  private async finishOwed(req: EvidenceRequest, owed: OwedEvidence | undefined, resumed: boolean): Promise<EvidencePackage | undefined> {
+    try {
+      if (resumed && owed && (await this.packager.load(req.incidentId, req.revision))) {
+        // sealed before a crash that came before it was recorded done
+        this.store.evidenceDone(owed.id, req.revision, this.now());
+        this.gaugeOwed();
+        return undefined;
+      }
+      const gone = resumed ? await this.ringLacks(req, owed?.kind ?? 'full') : undefined;
+      if (gone) {
+        await this.lose(req, owed, gone);
+        return undefined;
+      }
+      const pkg = await retry(() => this.packager.package(req), { attempts: 3, initialMs: 2000, signal: this.abort.signal, isRetriable: (e) => isStreetwatchError(e) && e.retriable });
+      if (owed) this.store.evidenceDone(owed.id, req.revision, this.now());
+      this.store.touch(req.incidentId, this.now()); // the console shows the new evidence
+      this.gaugeOwed();
+      return pkg;
+    } catch (e) {
+      if (isStreetwatchError(e, 'EVIDENCE_EXISTS') && owed) {
+        // sealed before a crash that came before it was recorded done
+        this.store.evidenceDone(owed.id, req.revision, this.now());
+        this.gaugeOwed();
+        return undefined;
+      }
+      if (isStreetwatchError(e, 'STOPPED') || this.abort.signal.aborted) {
+        this.o.log.warn({ incident: req.incidentId, revision: req.revision }, 'evidence: stopping before an owed package was made; the next start makes it');
+        return undefined;
+      }
+      this.counts.evidenceFailed++;
+      this.o.metrics?.evidenceFailed.inc();
+      const err = toStreetwatchError(e, 'EVIDENCE_FAILED');
+      await this.lose(req, owed, `${err.code}: ${err.message}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * After a restart: why the ring can no longer give an owed package its moment (the confirmation for the full
+   * package, the sighting for an update), or undefined when it still can. A recorded file always can.
+   */
+  private async ringLacks(req: EvidenceRequest, kind: OwedEvidence['kind']): Promise<string | undefined> {
+    if (req.source.kind !== 'ring') return undefined;
+    const ms = kind === 'full' ? req.moments.confirmedMs : req.moments.latestMs;
+    const at = await locateInRing(await segmentFiles(req.source.dir), ms);
+    return at.ok ? undefined : `the camera's ring no longer holds ${isoInZone(ms, this.config.site.timezone)} (${at.reason})`;
+  }
+
+  /**
+   * Records an owed package as lost — visibly: a signed marker revision in its place (so `evidence verify`
+   * reports it; best effort, a full disk may refuse even that), the incident's evidenceLost and history (the
+   * console), a metric and an error in the log.
+   */
+  private async lose(req: EvidenceRequest | undefined, owed: OwedEvidence | undefined, reason: string): Promise<void> {
+    const kind = owed?.kind ?? 'full';
+    let revision: number | undefined;
+    if (req) {
+      try {
+        await this.packager.lost(req, reason);
+        revision = req.revision;
+      } catch (e) {
+        this.o.log.warn({ err: e, incident: req.incidentId, revision: req.revision }, 'evidence: could not seal the lost-package marker either');
+      }
+    }
+    const incidentId = owed?.incidentId ?? req!.incidentId;
+    if (owed) this.store.evidenceLost(owed, reason, this.now(), revision);
+    this.counts.evidenceLost++;
+    this.o.metrics?.evidenceLost.inc({ kind });
+    this.gaugeOwed();
+    this.o.log.error({ incident: incidentId, kind, revision, reason }, `evidence: the ${kind === 'full' ? 'full-resolution package' : 'update'} owed to this incident is lost`);
+  }
+
+  private gaugeOwed(): void {
+    this.o.metrics?.evidenceOwed.set(this.store.owedCount());
+  }
+
+  private async dispatch(inc: Incident, snapshot?: Hit['snapshot'], owed?: OwedEvidence): Promise<void> {
+    const evidence = await this.evidenceFor(inc, snapshot, owed);
     const dispatch = this.config.dispatch;
     if (!dispatch) return; // no routing configured: incident and evidence only
     const cam = this.config.cameras.find((c) => c.id === inc.cameraId);
@@ -290,30 +388,42 @@ export class DispatchStage implements Service {
 
   /**
    * Revision 1 of the incident's evidence: the snapshot package when the hit brought its frame (then the full
-   * package follows as revision 2), else — after a restart — the full package straight away.
+   * package follows as revision 2), else — after a restart — the full package straight away. `owed` is the
+   * full package the store recorded as owed with the incident.
    */
-  private async evidenceFor(inc: Incident, snapshot?: Hit['snapshot']): Promise<EvidencePackage | undefined> {
+  private async evidenceFor(inc: Incident, snapshot?: Hit['snapshot'], owed?: OwedEvidence): Promise<EvidencePackage | undefined> {
     const req = this.evidenceRequest(inc);
     if (!req) return undefined;
+    const fullFollows = (resumed: boolean) => this.enqueueFull(req, owed, resumed);
     try {
-      // packaged before a crash that came before the ticket: the sealed package is the evidence
+      // packaged before a crash that came before the ticket: the sealed package is the evidence; if it is the
+      // snapshot, its full package is still owed
       const sealed = await this.packager.load(req.incidentId, req.revision);
-      if (sealed) return sealed;
+      if (sealed) {
+        if (sealed.files.some((f) => f.name === SNAPSHOT_FILE)) fullFollows(true);
+        else if (owed) this.store.evidenceDone(owed.id, req.revision, this.now());
+        return sealed;
+      }
       if (snapshot) {
         const pkg = await this.packager.snapshot(req, snapshot);
-        this.enqueueFull(req);
+        fullFollows(false);
         return pkg;
       }
-      return await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
+      const pkg = await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
+      if (owed) this.store.evidenceDone(owed.id, req.revision, this.now());
+      return pkg;
     } catch (e) {
       this.counts.evidenceFailed++;
       this.o.metrics?.evidenceFailed.inc();
       this.o.log.error({ err: e, incident: inc.id }, 'evidence: packaging failed; the ticket goes out without evidence files');
+      // the ticket goes out now; the full package it is owed is tried once more behind it, or marked lost
+      if (owed) fullFollows(true);
       return undefined;
     }
   }
 
-  private evidenceRequest(inc: Incident): EvidenceRequest | undefined {
+  /** What to package for an incident; `latestMs`: the sighting an update is for (default: the latest). */
+  private evidenceRequest(inc: Incident, latestMs = inc.lastSeenMs): EvidenceRequest | undefined {
     const c = this.config.cameras.find((x) => x.id === inc.cameraId);
     if (!c) return undefined;
     const cam = resolveCamera(this.config, c);
@@ -336,7 +446,7 @@ export class DispatchStage implements Service {
       rule: { type: inc.type, dwellSec: zone?.rules?.[inc.type]?.dwell ?? inc.dwellSec },
       ...(inc.shop ? { shop: inc.shop } : {}),
       box: [inc.box[0], inc.box[1], inc.box[2], inc.box[3]],
-      moments: { firstSeenMs: inc.firstSeenMs, confirmedMs: inc.confirmedMs, latestMs: inc.lastSeenMs },
+      moments: { firstSeenMs: inc.firstSeenMs, confirmedMs: inc.confirmedMs, latestMs },
       detectors: inc.detectors.map((id) => ({ id, ...info(id) })),
       ...(inc.position ? { position: inc.position } : {}),
     };

@@ -12,7 +12,11 @@ import { hashFile, MANIFEST_FILE, parseManifest, sha256Hex, signatureProblem, ty
  * relative to what was given, or `chain.jsonl:<line>`), so an auditor sees exactly what changed.
  */
 
-export type ProblemKind = 'changed' | 'missing' | 'extra' | 'reordered' | 'bad_signature' | 'broken_chain';
+/**
+ * `lost`: a package streetwatch owed but could not make, sealed as a signed marker saying why (dispatcher/stage.ts).
+ * A snapshot revision whose full package never came at all is `missing`.
+ */
+export type ProblemKind = 'changed' | 'missing' | 'extra' | 'reordered' | 'bad_signature' | 'broken_chain' | 'lost';
 
 export interface VerifyProblem {
   item: string;
@@ -48,9 +52,20 @@ interface PackageCheck {
   /** sha256 of manifest.json as stored. */
   manifestSha256?: string;
   files: number;
+  /** An instant snapshot package: the full package must follow it as the next revision. */
+  snapshot?: boolean;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const META_FILE = 'meta.json';
+
+async function readMeta(file: string): Promise<{ lost?: { what?: string; reason?: string }; snapshot?: unknown } | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as { lost?: { what?: string; reason?: string }; snapshot?: unknown };
+  } catch {
+    return undefined;
+  }
+}
 
 async function verifyPackage(dir: string, prefix: string, publicKeyPem: string): Promise<PackageCheck> {
   const problems: VerifyProblem[] = [];
@@ -96,7 +111,12 @@ async function verifyPackage(dir: string, prefix: string, publicKeyPem: string):
     if (name === MANIFEST_FILE || listed.has(name)) continue;
     problems.push({ item: item(name), problem: 'extra', detail: `${join(dir, name)} is not in the manifest` });
   }
-  return { problems, manifest, manifestSha256: sha256Hex(raw), files };
+  // meta.json is hashed above; what it declares counts only when it is the signed one
+  const meta = listed.has(META_FILE) && !problems.some((p) => p.item === item(META_FILE)) ? await readMeta(join(dir, META_FILE)) : undefined;
+  if (meta?.lost) {
+    problems.push({ item: item(META_FILE), problem: 'lost', detail: `incident ${manifest.incidentId} revision ${manifest.revision}: the ${meta.lost.what ?? 'package'} was owed but could not be made: ${meta.lost.reason ?? 'no reason given'}` });
+  }
+  return { problems, manifest, manifestSha256: sha256Hex(raw), files, snapshot: meta?.snapshot !== undefined };
 }
 
 /** Package folders under a root: `<incident>/<revision>` holding a manifest. Staging folders (dot names) are skipped. */
@@ -135,6 +155,7 @@ async function verifyRoot(root: string, onDisk: string[], hasChain: boolean, pub
   const hashBySeq = new Map<number, string>();
   for (const { entry } of chain.entries) if (entry.kind === 'manifest' && !hashBySeq.has(entry.seq)) hashBySeq.set(entry.seq, entry.manifestSha256);
   const inChain = new Set<string>();
+  const snapshots: ManifestEntry[] = [];
   let expectedSeq = 1;
   let prevHash: string | null = null;
   for (const { line, entry } of chain.entries) {
@@ -160,6 +181,7 @@ async function verifyRoot(root: string, onDisk: string[], hasChain: boolean, pub
       continue;
     }
     const pkg = await verifyPackage(dir, `${e.dir}/`, publicKeyPem);
+    if (pkg.snapshot) snapshots.push(e);
     packages++;
     files += pkg.files;
     problems.push(...pkg.problems);
@@ -177,6 +199,14 @@ async function verifyRoot(root: string, onDisk: string[], hasChain: boolean, pub
   }
   for (const d of onDisk) {
     if (!inChain.has(d)) problems.push({ item: `${d}/${MANIFEST_FILE}`, problem: 'extra', detail: `package ${join(root, d)} is not in ${CHAIN_FILE}` });
+  }
+  // A snapshot promises the full package as its next revision: one that never came (a crash, and no restart
+  // to finish it or mark it lost yet) is missing evidence, not a complete root.
+  for (const e of snapshots) {
+    const next = `${e.incidentId}/r${e.revision + 1}`;
+    if (!inChain.has(next)) {
+      problems.push({ item: next, problem: 'missing', detail: `${e.dir} is the instant snapshot of incident ${e.incidentId}; the full-resolution package that must follow it (${next}) was never sealed — still being made, or owed since a crash (the next start makes it or seals a lost marker)` });
+    }
   }
   return { ok: problems.length === 0, kind: 'root', problems, checked: { packages, files } };
 }

@@ -6,6 +6,7 @@ import type { Hit } from '../../rules/types.js';
 import type { StatusRefusal } from '../sink/sink.js';
 import { applyStatus, markDispatched, nextState, operatorClose, operatorReject, reopenForRedispatch } from './lifecycle.js';
 import { decide, extendIncident, incidentFromHit, type MatchParams } from './match.js';
+import { updateDue, type LostEvidence, type OwedEvidence } from './owed.js';
 import { OPEN_STATES, type HitDecision, type Incident, type TicketStatus } from './types.js';
 
 /**
@@ -104,6 +105,20 @@ CREATE TABLE IF NOT EXISTS incident_events (
   note TEXT
 );
 CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, at_ms);
+-- Evidence packages owed (dispatcher/incidents/owed.ts): written in the transaction that makes them owed,
+-- finished or marked lost after a restart. Additive, like incident_events.
+CREATE TABLE IF NOT EXISTS evidence_owed (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  latest_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'owed',
+  revision INTEGER,
+  reason TEXT,
+  done_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS evidence_owed_open ON evidence_owed (id) WHERE state = 'owed';
 CREATE TABLE IF NOT EXISTS false_positives (
   detector TEXT NOT NULL,
   camera_id TEXT NOT NULL,
@@ -213,21 +228,66 @@ export class IncidentStore {
     return rows.map((r) => JSON.parse(r.data) as Incident);
   }
 
-  /** Records a hit: a new incident, an extended one, or nothing (suppressed), atomically. */
-  recordHit(hit: Hit, params: MatchParams, nowMs: number): { decision: HitDecision; incident?: Incident; previous?: Incident } {
+  /**
+   * Records a hit: a new incident, an extended one, or nothing (suppressed), atomically — together with the
+   * evidence it makes owed (a new incident: its full package; a later sighting, at most once per
+   * `evidenceEveryMs`: an update), so a crash right after cannot forget that work.
+   */
+  recordHit(hit: Hit, params: MatchParams & { evidenceEveryMs?: number }, nowMs: number): { decision: HitDecision; incident?: Incident; previous?: Incident; owed?: OwedEvidence } {
     return this.conn.transaction(() => {
       const decision = decide(hit, this.candidates(hit), params);
       if (decision.kind === 'suppress') return { decision };
       if (decision.kind === 'create') {
         const incident = incidentFromHit(this.newId(), hit, nowMs, decision.recurrenceOf);
         this.write(incident);
-        return { decision, incident };
+        return { decision, incident, owed: this.owe(incident.id, 'full', incident.lastSeenMs, nowMs) };
       }
       const previous = this.get(decision.incidentId)!;
       const incident = extendIncident(previous, hit, nowMs);
       this.write(incident);
-      return { decision, incident, previous };
+      const due = params.evidenceEveryMs !== undefined && updateDue(previous, incident, params.evidenceEveryMs);
+      return { decision, incident, previous, ...(due && { owed: this.owe(incident.id, 'update', incident.lastSeenMs, nowMs) }) };
     }).immediate();
+  }
+
+  private owe(incidentId: string, kind: OwedEvidence['kind'], latestMs: number, nowMs: number): OwedEvidence {
+    const r = this.conn.prepare('INSERT INTO evidence_owed (incident_id, kind, latest_ms, created_ms) VALUES (?, ?, ?, ?)').run(incidentId, kind, latestMs, nowMs);
+    return { id: Number(r.lastInsertRowid), incidentId, kind, latestMs, createdMs: nowMs };
+  }
+
+  /** Evidence still owed, oldest first (after a restart: what to finish or mark lost). */
+  owedEvidence(incidentId?: string): OwedEvidence[] {
+    type R = { id: number; incident_id: string; kind: OwedEvidence['kind']; latest_ms: number; created_ms: number };
+    const rows = incidentId === undefined
+      ? this.conn.prepare<[], R>("SELECT id, incident_id, kind, latest_ms, created_ms FROM evidence_owed WHERE state = 'owed' ORDER BY id").all()
+      : this.conn.prepare<[string], R>("SELECT id, incident_id, kind, latest_ms, created_ms FROM evidence_owed WHERE state = 'owed' AND incident_id = ? ORDER BY id").all(incidentId);
+    return rows.map((r) => ({ id: r.id, incidentId: r.incident_id, kind: r.kind, latestMs: r.latest_ms, createdMs: r.created_ms }));
+  }
+
+  /** The owed package was sealed as `revision`. */
+  evidenceDone(owedId: number, revision: number, nowMs: number): void {
+    this.conn.prepare("UPDATE evidence_owed SET state = 'done', revision = ?, done_ms = ? WHERE id = ? AND state = 'owed'").run(revision, nowMs, owedId);
+  }
+
+  /**
+   * The owed package cannot be made: recorded on the row, on the incident (the console shows it) and in its
+   * history, in one transaction. `revision` is the signed lost-marker's, when one could be sealed.
+   */
+  evidenceLost(owed: OwedEvidence, reason: string, nowMs: number, revision?: number): void {
+    this.conn.transaction(() => {
+      const r = this.conn.prepare("UPDATE evidence_owed SET state = 'lost', reason = ?, revision = ?, done_ms = ? WHERE id = ? AND state = 'owed'").run(reason.slice(0, 1000), revision ?? null, nowMs, owed.id);
+      if (r.changes === 0) return;
+      const inc = this.get(owed.incidentId);
+      if (!inc) return;
+      const lost: LostEvidence = { kind: owed.kind, reason, atMs: nowMs, ...(revision !== undefined && { revision }) };
+      this.write({ ...inc, evidenceLost: [...(inc.evidenceLost ?? []), lost], updatedMs: Math.max(nowMs, inc.updatedMs) });
+      this.recordEvent(inc.id, 'evidence_lost', nowMs, 'streetwatch', `${owed.kind === 'full' ? 'full-resolution package' : 'update'}: ${reason}`);
+    })();
+  }
+
+  /** How many packages are owed now (a gauge). */
+  owedCount(): number {
+    return this.conn.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM evidence_owed WHERE state = 'owed'").get()?.n ?? 0;
   }
 
   /** Incidents confirmed but without a ticket yet: after a crash between the two, these are redone. */

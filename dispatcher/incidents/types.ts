@@ -1,5 +1,6 @@
 import type { Box } from '../../detectors/contract.js';
 import type { Hit, ViolationType } from '../../rules/types.js';
+import type { LostEvidence } from './owed.js';
 
 /**
  * An incident is one violation at one place, however many hits observe it: what a squad gets one ticket for.
@@ -58,6 +59,8 @@ export interface Incident {
   resolution?: { status: 'resolved' | 'rejected_false_positive' | 'closed'; by: string; note?: string; atMs: number };
   /** Times an operator re-issued its ticket. */
   redispatches?: number;
+  /** Evidence packages it was owed that could not be made (a crash outlasting the ring, a full disk…). */
+  evidenceLost?: LostEvidence[];
   /** When this store made it (absent in incidents stored before the console existed). */
   createdMs?: number;
   updatedMs: number;

@@ -72,7 +72,7 @@ export function mount(root, ctx) {
     replace(titleEl, typeBadge(inc.type), stateBadge(inc.state), h('span', { class: 'mono muted' }, inc.id));
     renderInfo(inc);
     renderEvidence(d.evidence);
-    renderVerification(d.evidence?.verification ?? null);
+    renderVerification(d.evidence?.verification ?? null, inc.evidenceLost ?? []);
     renderTicket(d.ticket, inc);
     renderHistory(d.history ?? []);
     renderActions(inc);
@@ -184,7 +184,7 @@ export function mount(root, ctx) {
     );
   }
 
-  function renderVerification(v) {
+  function renderVerification(v, lost) {
     const state = v ? (v.ok ? 'ok' : 'fail') : 'none';
     verifyEl.dataset.verify = state;
     replace(
@@ -202,6 +202,15 @@ export function mount(root, ctx) {
             'ul',
             { class: 'problems', 'data-testid': 'verification-problems' },
             v.problems.map((p) => h('li', null, h('span', { class: 'mono' }, p.item), ': ', h('strong', null, p.problem), p.detail ? ` — ${p.detail}` : '')),
+          )
+        : null,
+      // owed packages that could not be made: the operator must know the evidence is incomplete, and why
+      lost.length
+        ? h(
+            'div',
+            { class: 'verify verify-fail', 'data-testid': 'evidence-lost' },
+            h('strong', null, t('detail.evidenceLost')),
+            h('ul', { class: 'problems' }, lost.map((l) => h('li', null, `${t(`detail.lost.${l.kind}`)}${l.revision ? ` (${t('detail.revision', { n: l.revision })})` : ''}: ${l.reason} — ${fmtTime(l.atMs)}`))),
           )
         : null,
     );

@@ -22,6 +22,22 @@ describe('verifyEvidence', () => {
     expect(await verifyEvidence(root, KEYS.publicKeyPem)).toMatchObject({ ok: true, kind: 'root', problems: [], checked: { packages: 3, files: 12 } });
   });
 
+  it('a snapshot revision whose full package never came is missing evidence; a sealed lost marker is reported as lost', async () => {
+    const root = tempDir();
+    const snapshot = (id: string) => ({ 'snapshot-confirmed.jpg': `snap ${id}`, 'meta.json': JSON.stringify({ incidentId: id, snapshot: { file: 'snapshot-confirmed.jpg' } }) });
+    await addPackage(root, 'inc-a', 1, snapshot('inc-a'));
+    await addPackage(root, 'inc-a', 2);
+    await addPackage(root, 'inc-b', 1, snapshot('inc-b'));
+    await addPackage(root, 'inc-c', 1, snapshot('inc-c'));
+    const marker = await addPackage(root, 'inc-c', 2, { 'meta.json': JSON.stringify({ incidentId: 'inc-c', lost: { what: 'full-resolution package', reason: 'the ring no longer holds 10:00:20' } }) });
+    const r = await verifyEvidence(root, KEYS.publicKeyPem);
+    expect(r.ok).toBe(false);
+    expect(brief(r.problems)).toEqual(['lost inc-c/r2/meta.json', 'missing inc-b/r2']);
+    expect(r.problems.find((p) => p.problem === 'lost')!.detail).toContain('the ring no longer holds 10:00:20');
+    // the marker alone, as a package, says the same
+    expect(brief((await verifyEvidence(marker.dir, KEYS.publicKeyPem)).problems)).toEqual(['lost meta.json']);
+  });
+
   it('one changed byte: names that file, and only that file', async () => {
     const { root, pkgs } = await threePackages();
     const f = join(pkgs[1]!.dir, 'still-confirmed.png');

@@ -100,6 +100,28 @@ describe('IncidentStore', () => {
     b.stop();
   });
 
+  it('records the evidence a hit makes owed in the hit\'s own transaction, and keeps it owed across a restart until done or lost', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sw-store-')), 'streetwatch.db');
+    const a = fresh(file);
+    const E = { ...P, evidenceEveryMs: MIN };
+    expect(a.recordHit(hit(0), E, T).owed).toMatchObject({ incidentId: 'inc-1', kind: 'full', latestMs: T });
+    expect(a.recordHit(hit(0.5), E, T + 0.5 * MIN).owed).toBeUndefined(); // the same minute of the violation
+    expect(a.recordHit(hit(1.2), E, T + 1.2 * MIN).owed).toMatchObject({ kind: 'update', latestMs: T + 1.2 * MIN });
+    expect(a.recordHit(hit(1.5), P, T + 1.5 * MIN).owed).toBeUndefined(); // no cadence given: no update owed
+    a.stop(); // a crash: nothing was packaged
+    const b = fresh(file);
+    const owed = b.owedEvidence();
+    expect(owed.map((o) => [o.incidentId, o.kind])).toEqual([['inc-1', 'full'], ['inc-1', 'update']]);
+    expect(b.owedCount()).toBe(2);
+    b.evidenceDone(owed[0]!.id, 2, T + 2 * MIN);
+    b.evidenceLost(owed[1]!, 'the ring no longer holds it', T + 3 * MIN, 3);
+    b.evidenceLost(owed[1]!, 'again', T + 4 * MIN); // already decided: nothing changes
+    expect(b.owedEvidence()).toEqual([]);
+    expect(b.get('inc-1')!.evidenceLost).toEqual([{ kind: 'update', revision: 3, reason: 'the ring no longer holds it', atMs: T + 3 * MIN }]);
+    expect(b.history('inc-1').filter((h) => h.kind === 'evidence_lost')).toHaveLength(1);
+    b.stop();
+  });
+
   it('says which file it cannot open', () => {
     const notADir = join(mkdtempSync(join(tmpdir(), 'sw-store-')), 'plain-file');
     writeFileSync(notADir, 'x');
