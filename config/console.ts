@@ -44,9 +44,37 @@ export const liveSchema = z.strictObject({
   lingerSec: z.number().min(0).max(300).default(5),
 });
 
+/**
+ * Failed logins allowed per client address: beyond `max` unknown tokens within `windowSec`, the address's logins
+ * are answered 429 until the window ends, except with tokens that already logged in from it (an operator
+ * behind the same NAT as a misconfigured screen keeps working).
+ */
+export const authFailuresSchema = z.strictObject({
+  max: z.number().int().min(1).max(100_000).default(20),
+  windowSec: z.number().int().min(1).max(86_400).default(60),
+});
+
+/** `scheme://host[:port]` exactly as a browser sends it in Origin: no path, no trailing slash, lower case. */
+export function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s;
+  } catch {
+    return false;
+  }
+}
+
 export const consoleSchema = z
   .strictObject({
     tokens: z.array(consoleTokenSchema).default([]),
+    authFailures: authFailuresSchema.prefault({}),
+    /**
+     * Pages of other origins allowed to open the console's WebSockets (a wall display served elsewhere). The
+     * console's own pages are always allowed; clients that send no Origin (scripts, squad apps) are not browsers.
+     */
+    allowedOrigins: z
+      .array(z.string().refine(isOrigin, 'an origin as browsers send it: scheme://host[:port], no path or trailing slash, e.g. https://ops.example.gov.cn'))
+      .default([]),
     plan: planSchema.prefault({}),
     live: liveSchema.prefault({}),
   })
@@ -56,3 +84,4 @@ export type ConsoleConfig = z.infer<typeof consoleSchema>;
 export type ConsoleTokenConfig = z.infer<typeof consoleTokenSchema>;
 export type PlanConfig = z.infer<typeof planSchema>;
 export type LiveConfig = z.infer<typeof liveSchema>;
+export type AuthFailuresConfig = z.infer<typeof authFailuresSchema>;

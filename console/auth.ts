@@ -82,12 +82,42 @@ export class TokenTable {
     if (this.byHash.size === 0) {
       throw unauthorized('unconfigured', 'no console tokens are configured; add console.tokens to the config (token or tokenEnv, with a role) and restart');
     }
-    const m = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
-    const token = m?.[1] ?? queryToken;
+    const token = presentedToken(authorization, queryToken);
     if (!token) throw unauthorized('missing', 'no token: send the token as `Authorization: Bearer <token>` (or `?token=` on WebSocket routes)');
     const p = this.byHash.get(sha(token));
     if (!p) throw unauthorized('unknown', 'unknown token; ask the administrator for a token from console.tokens');
     return p;
+  }
+}
+
+/** The token a request presents: the bearer header's, else the query's (the caller passes it on WebSocket routes only). */
+export function presentedToken(authorization: string | undefined, queryToken: string | undefined): string | undefined {
+  const m = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
+  return m?.[1] ?? (queryToken || undefined);
+}
+
+/** The id of a token (its SHA-256, as Principal.tokenId): what may be remembered about it without keeping it. */
+export const tokenIdOf = (token: string): string => sha(token);
+
+/**
+ * Tokens that have logged in from each client address, so that when the address is refused for too many failed
+ * logins (someone else behind the same NAT guessing, a wall screen with a revoked token) the people already
+ * working from it are not locked out. Only ids are kept, for the most recently seen `maxAddresses` addresses.
+ */
+export class KnownLogins {
+  private readonly byAddress = new Map<string, Set<string>>();
+
+  constructor(private readonly maxAddresses = 10_000) {}
+
+  add(address: string, tokenId: string): void {
+    const ids = this.byAddress.get(address) ?? new Set<string>();
+    this.byAddress.delete(address); // re-inserted: the map's order is the order of last use
+    this.byAddress.set(address, ids.add(tokenId));
+    if (this.byAddress.size > this.maxAddresses) this.byAddress.delete(this.byAddress.keys().next().value!);
+  }
+
+  has(address: string, tokenId: string): boolean {
+    return this.byAddress.get(address)?.has(tokenId) ?? false;
   }
 }
 

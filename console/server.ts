@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -16,7 +17,7 @@ import { INCIDENT_STATES, type Incident } from '../dispatcher/incidents/types.js
 import type { CameraStatus } from '../pipeline/camera.js';
 import { operatorAction, redispatch, squadStatus, type ActionDeps } from './actions.js';
 import { analytics } from './analytics.js';
-import { maySee, parseRole, requireRole, roleLabel, TokenTable, UrlSigner, type Principal } from './auth.js';
+import { authFailureReason, KnownLogins, maySee, parseRole, presentedToken, requireRole, roleLabel, tokenIdOf, TokenTable, UrlSigner, type Principal } from './auth.js';
 import { EvidenceReader, type RevisionView } from './evidence.js';
 import { IncidentFeed } from './events.js';
 import { apiError, BODY_LIMIT_BYTES, clientErrorResponse, MAX_PARAM_LENGTH } from './http-errors.js';
@@ -85,6 +86,19 @@ function oneOf(values: string[] | undefined, allowed: readonly string[], name: s
   const bad = values?.filter((v) => !allowed.includes(v));
   if (bad?.length) throw new StreetwatchError('CONSOLE_BAD_REQUEST', `unknown ${name} '${bad.join(', ')}'; use ${allowed.join(', ')}`);
   return values;
+}
+
+/** Whether a browser's Origin is the site at `host` (the Host header, port included unless the default). */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const o = new URL(origin);
+    if (o.protocol !== 'http:' && o.protocol !== 'https:') return false;
+    // the Host header parsed with the origin's scheme, so that an explicit default port (:80, :443) compares equal
+    return o.origin === origin.toLowerCase() && o.host === new URL(`${o.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; stop: () => Promise<void> }> {
@@ -163,6 +177,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
       opts.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'console: a request that is not valid HTTP was refused');
     },
   });
+  // global: false, no route is limited as such; `principal` uses it for failed logins only
+  await app.register(fastifyRateLimit, { global: false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(fastifyStatic, { root: WEB_DIR, prefix: '/web/', index: false });
 
@@ -177,11 +193,49 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'CONSOLE_NOT_FOUND', message: `nothing at ${req.method} ${req.url.split('?')[0]}; the API is in console/API.md` }));
 
-  /** The bearer header; a `?token=` only on WebSocket routes (browsers cannot send headers there; elsewhere it would end up in logs and history). */
-  const principal = (req: FastifyRequest): Principal =>
-    table().authenticate(req.headers.authorization, req.ws ? (req.query as { token?: string } | undefined)?.token : undefined);
-  const operator = (req: FastifyRequest) => {
-    const p = principal(req);
+  const authFailures = () => opts.config().console.authFailures;
+  /**
+   * Failed logins per client address, in @fastify/rate-limit's store (addresses normalised, IPv6 by /64, a
+   * bounded LRU). Only failures are counted: `principal` peeks before it checks a token and counts after.
+   */
+  const failedLogins = app.createRateLimit({ max: () => authFailures().max, timeWindow: () => authFailures().windowSec * 1000 });
+  const knownLogins = new KnownLogins();
+
+  /**
+   * The bearer header; a `?token=` only on WebSocket routes (browsers cannot send headers there; elsewhere it
+   * would end up in logs and history). An address past console.authFailures is answered 429 without its token
+   * being looked at — so guessing is slowed, not merely answered differently — unless the token has logged in
+   * from that address before.
+   */
+  const principal = async (req: FastifyRequest): Promise<Principal> => {
+    const queryToken = req.ws ? (req.query as { token?: string } | undefined)?.token : undefined;
+    const token = presentedToken(req.headers.authorization, queryToken);
+    const before = await failedLogins(req, { increment: false });
+    if (!before.isAllowed && before.remaining === 0 && !(token && knownLogins.has(before.key, tokenIdOf(token)))) {
+      opts.metrics.consoleRateLimited.inc();
+      throw new StreetwatchError('CONSOLE_RATE_LIMITED', `too many failed logins from this address (${before.max} within ${authFailures().windowSec} s, console.authFailures); try again in ${before.ttlInSeconds} s`, {
+        details: { retryAfterSec: before.ttlInSeconds },
+      });
+    }
+    try {
+      const p = table().authenticate(req.headers.authorization, queryToken);
+      if (p.tokenId) knownLogins.add(before.key, p.tokenId);
+      return p;
+    } catch (e) {
+      const reason = authFailureReason(e);
+      if (reason) opts.metrics.consoleAuthFailures.inc({ reason });
+      // only a wrong token is a guess: no token, or none configured, is a client to fix, not an attack
+      if (reason === 'unknown') {
+        const after = await failedLogins(req);
+        if (!after.isAllowed && after.remaining === 0 && !after.isExceeded) {
+          opts.log.warn({ address: req.ip, failures: after.max, windowSec: authFailures().windowSec }, `console: ${after.max} failed logins from ${req.ip}; refusing its logins for ${after.ttlInSeconds} s (except tokens that logged in from it before)`);
+        }
+      }
+      throw e;
+    }
+  };
+  const operator = async (req: FastifyRequest) => {
+    const p = await principal(req);
     requireRole(p, 'command', 'admin');
     return p;
   };
@@ -213,12 +267,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
 
   // --- API ---
   app.get('/api/me', async (req) => {
-    const p = principal(req);
+    const p = await principal(req);
     return { name: p.name, role: roleLabel(p), ...(p.squad ? { squad: p.squad } : {}), site: opts.config().site.name, timezone: opts.config().site.timezone };
   });
 
   app.get('/api/incidents', async (req) => {
-    const p = principal(req);
+    const p = await principal(req);
     const q = req.query as Record<string, unknown>;
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new StreetwatchError('CONSOLE_BAD_REQUEST', 'limit must be 1..1000');
@@ -240,7 +294,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   });
 
   app.get<{ Params: { id: string } }>('/api/incidents/:id', async (req) => {
-    const p = principal(req);
+    const p = await principal(req);
     const inc = visible(p, req.params.id);
     const revisions = await evidence.revisions(inc.id);
     const ticket = store.ticket(inc.id)?.ticket ?? null;
@@ -257,20 +311,20 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
 
   for (const action of ['false-positive', 'close'] as const) {
     app.post<{ Params: { id: string } }>(`/api/incidents/:id/${action}`, async (req) => {
-      const p = operator(req);
+      const p = await operator(req);
       const inc = operatorAction(actions, p, req.params.id, action === 'close' ? 'close' : 'false_positive', req.body);
       opts.log.info({ incident: inc.id, by: p.name, action }, `console: ${action}`);
       return { incident: await viewWithThumb(p, inc) };
     });
   }
   app.post<{ Params: { id: string } }>('/api/incidents/:id/redispatch', async (req) => {
-    const p = operator(req);
+    const p = await operator(req);
     const inc = redispatch(actions, p, req.params.id, req.body);
     opts.log.info({ incident: inc.id, by: p.name, squad: store.ticket(inc.id)?.squad }, 'console: ticket re-dispatched');
     return { incident: await viewWithThumb(p, inc) };
   });
   app.post<{ Params: { id: string } }>('/api/incidents/:id/status', async (req, reply) => {
-    const p = principal(req);
+    const p = await principal(req);
     requireRole(p, 'squad');
     visible(p, req.params.id);
     const r = squadStatus(actions, p, req.params.id, req.body);
@@ -285,14 +339,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     // a URL signed for a principal (still allowed to see the incident: a re-dispatch moves it away from a
     // squad), or the bearer token
     const signedFor = signer.verify(path, req.query.exp, req.query.r, req.query.sig, now());
-    visible(signedFor ? { name: 'signed URL', ...parseRole(signedFor) } : principal(req), id);
+    visible(signedFor ? { name: 'signed URL', ...parseRole(signedFor) } : await principal(req), id);
     const rel = await evidence.resolveFile(id, rev, file);
     if (!rel) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no such evidence file');
     return reply.sendFile(rel, evidence.root);
   });
 
   app.get('/api/cameras', async (req) => {
-    operator(req);
+    await operator(req);
     const cfg = opts.config();
     const status = new Map((opts.cameras?.() ?? []).map((c) => [c.id, c]));
     const open = store.openByCamera();
@@ -315,7 +369,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     });
   });
   app.get('/api/detectors', async (req) => {
-    operator(req);
+    await operator(req);
     return opts.detectors?.() ?? [];
   });
 
@@ -327,7 +381,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     return { from, to };
   };
   app.get('/api/analytics', async (req) => {
-    operator(req);
+    await operator(req);
     const q = req.query as Record<string, unknown>;
     const { from, to } = window(q);
     const type = oneOf(list(q.type), RULE_IDS, 'type')?.[0];
@@ -335,7 +389,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     return analytics(store.analyticsRows(from, to, type), { from, to, timezone: cfg.site.timezone, types: type ? [type] : RULE_IDS, names: placeNames(cfg) });
   });
   app.get('/api/scoreboard', async (req) => {
-    operator(req);
+    await operator(req);
     const { from, to } = window(req.query as Record<string, unknown>);
     const cfg = opts.config();
     const zoneName = (cam: string, zone: string) => cfg.cameras.find((c) => c.id === cam)?.zones.find((z) => z.id === zone)?.name;
@@ -350,12 +404,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     };
   });
   app.get('/api/false-positives', async (req) => {
-    operator(req);
+    await operator(req);
     return store.falsePositives();
   });
 
   app.get('/api/plan', async (req) => {
-    operator(req);
+    await operator(req);
     const cfg = opts.config();
     const { image, bounds, tileUrl } = cfg.console.plan;
     const status = new Map((opts.cameras?.() ?? []).map((c) => [c.id, c.state]));
@@ -379,7 +433,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
     };
   });
   app.get('/api/plan/image', async (req, reply) => {
-    operator(req);
+    await operator(req);
     const image = opts.config().console.plan.image;
     if (!image) throw new StreetwatchError('CONSOLE_NOT_FOUND', 'no plan image configured (console.plan.image)');
     const file = resolve(opts.baseDir, image);
@@ -388,15 +442,31 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ app: F
   });
 
   app.get('/api/admin/tokens', async (req) => {
-    requireRole(principal(req), 'admin');
+    requireRole(await principal(req), 'admin');
     return table().principals().map((p) => ({ name: p.name, role: roleLabel(p) }));
   });
 
   // --- WebSockets ---
-  /** Refuses the upgrade with the usual JSON error when the token is missing or wrong. */
+  /**
+   * Browsers send Origin with every WebSocket and apply no CORS to it, so any page anywhere could open the
+   * console's sockets with a token it got hold of (a shared link with ?token=). Only the console's own pages
+   * (Origin = the Host asked for) and console.allowedOrigins may; a client without Origin is not a browser.
+   */
+  const checkOrigin = (req: FastifyRequest): void => {
+    const origin = req.headers.origin;
+    if (origin === undefined || opts.config().console.allowedOrigins.includes(origin)) return;
+    if (sameOrigin(origin, req.headers.host)) return;
+    opts.log.warn({ origin, path: req.url.split('?')[0], address: req.ip }, `console: refused a WebSocket from a page at ${origin}`);
+    throw new StreetwatchError(
+      'CONSOLE_ORIGIN_FORBIDDEN',
+      `WebSockets are refused to pages of other origins (${origin}); open the console itself, or list the origin in console.allowedOrigins`,
+    );
+  };
+  /** Refuses the upgrade with the usual JSON error: a foreign page, or a token missing or wrong. */
   const wsAuth = (roles: Principal['role'][]) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
-      const p = principal(req);
+      checkOrigin(req);
+      const p = await principal(req);
       requireRole(p, ...roles);
       req.principal = p;
     } catch (e) {

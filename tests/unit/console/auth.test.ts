@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { consoleSchema } from '../../../config/console.js';
 import { isStreetwatchError } from '../../../core/errors.js';
-import { authFailureReason, maySee, parseRole, requireRole, TokenTable, UrlSigner } from '../../../console/auth.js';
+import { authFailureReason, KnownLogins, maySee, parseRole, presentedToken, requireRole, tokenIdOf, TokenTable, UrlSigner } from '../../../console/auth.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 
 const cfg = consoleSchema.parse({
@@ -127,5 +127,37 @@ describe('signed evidence URLs', () => {
     expect(s.verify(path, exp, r, undefined, 1_000_000)).toBeUndefined();
     expect(s.verify(path, 'soon', r, sig, 1_000_000)).toBeUndefined();
     expect(new UrlSigner(Buffer.alloc(32, 8)).verify(path, exp, r, sig, 1_000_000)).toBeUndefined();
+  });
+});
+
+describe('failed-login limit helpers', () => {
+  it('presentedToken: the bearer header first, then the query value; nothing for an empty one', () => {
+    expect(presentedToken('Bearer abc', 'def')).toBe('abc');
+    expect(presentedToken(undefined, 'def')).toBe('def');
+    expect(presentedToken('Basic Y29tbWFuZDp4', undefined)).toBeUndefined();
+    expect(presentedToken(undefined, '')).toBeUndefined();
+  });
+
+  it('KnownLogins remembers token ids per address, the most recently used addresses only', () => {
+    const k = new KnownLogins(2);
+    k.add('10.0.0.1', tokenIdOf('token-a-0000000001'));
+    k.add('10.0.0.2', tokenIdOf('token-b-0000000001'));
+    expect(k.has('10.0.0.1', tokenIdOf('token-a-0000000001'))).toBe(true);
+    expect(k.has('10.0.0.2', tokenIdOf('token-a-0000000001'))).toBe(false);
+    k.add('10.0.0.1', tokenIdOf('token-c-0000000001')); // 10.0.0.1 is now the most recent
+    k.add('10.0.0.3', tokenIdOf('token-a-0000000001')); // 10.0.0.2 is forgotten
+    expect(k.has('10.0.0.2', tokenIdOf('token-b-0000000001'))).toBe(false);
+    expect(k.has('10.0.0.1', tokenIdOf('token-a-0000000001'))).toBe(true);
+    expect(k.has('10.0.0.1', tokenIdOf('token-c-0000000001'))).toBe(true);
+  });
+
+  it('console config: the limit and the allowed origins', () => {
+    expect(consoleSchema.parse({}).authFailures).toEqual({ max: 20, windowSec: 60 });
+    expect(consoleSchema.parse({}).allowedOrigins).toEqual([]);
+    expect(consoleSchema.safeParse({ authFailures: { max: 0 } }).success).toBe(false);
+    expect(consoleSchema.safeParse({ allowedOrigins: ['https://wall.example.gov.cn', 'http://10.0.0.5:8080'] }).success).toBe(true);
+    for (const bad of ['https://wall.example.gov.cn/', 'wall.example.gov.cn', 'https://wall.example.gov.cn/console', 'HTTPS://WALL.example.gov.cn', 'ftp://x', '*']) {
+      expect(consoleSchema.safeParse({ allowedOrigins: [bad] }).success, bad).toBe(false);
+    }
   });
 });

@@ -4,12 +4,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { configSchema, type Config } from '../../../config/schema.js';
 import { createMetrics, type Metrics } from '../../../core/metrics.js';
 import { EvidenceReader } from '../../../console/evidence.js';
-import { startHttpServer } from '../../../console/server.js';
+import { sameOrigin, startHttpServer } from '../../../console/server.js';
 import { IncidentStore } from '../../../dispatcher/incidents/store.js';
 import { MANIFEST_FILE, sha256Hex } from '../../../dispatcher/evidence/manifest.js';
 import { memoryLogger, metricValue } from '../../helpers/pipeline.js';
@@ -24,6 +25,7 @@ const INCIDENT = 'inc-1';
 
 interface Server {
   url: string;
+  app: FastifyInstance;
   metrics: Metrics;
   lines: Record<string, unknown>[];
   stillPath: string;
@@ -62,6 +64,7 @@ async function start(consoleOver: Record<string, unknown> = {}): Promise<Server>
   const http = await startHttpServer({ host: '127.0.0.1', port: 0, metrics, log, config: () => config, baseDir: root, store, evidence: new EvidenceReader(root, () => undefined) });
   const s = {
     url: http.url,
+    app: http.app,
     metrics,
     lines,
     stillPath: `/api/evidence/${INCIDENT}/r1/still-1.jpg`,
@@ -197,5 +200,107 @@ describe('console server: content security policy', () => {
     const csp = (await fetch(`${s.url}/`)).headers.get('content-security-policy') ?? '';
     const connect = /connect-src ([^;]*)/.exec(csp)?.[1]?.split(' ');
     expect(connect).toEqual(["'self'", 'https://tiles.example.gov.cn']);
+  });
+});
+
+/** Opens a WebSocket: 101 when it opens, else the refusal's status and JSON body. */
+function wsOpen(url: string, opts: { origin?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body?: { error: string; message: string } }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url.replace(/^http/, 'ws'), { ...(opts.origin !== undefined && { origin: opts.origin }), ...(opts.headers && { headers: opts.headers }) });
+    ws.on('open', () => {
+      ws.close();
+      resolve({ status: 101 });
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += String(c)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    ws.on('error', reject);
+  });
+}
+
+describe('console server: failed logins are limited per address', () => {
+  const get = (s: Server, token?: string) => fetch(`${s.url}/api/me`, { headers: token ? bearer(token) : {} });
+
+  it('answers 429 in the API shape past console.authFailures.max unknown tokens; counts them', async () => {
+    const s = await start({ authFailures: { max: 3, windowSec: 60 } });
+    // successful requests are never counted, however many
+    for (let i = 0; i < 10; i++) expect((await get(s, TOKENS.command)).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await get(s, `guess-guess-guess-000${i}`)).status).toBe(401);
+    const limited = await get(s, 'guess-guess-guess-0003');
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ error: 'CONSOLE_RATE_LIMITED', message: expect.stringMatching(/too many failed logins from this address \(3 within 60 s, console\.authFailures\); try again in \d+ s/) });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    // a token never seen from this address is not even looked at: guessing is slowed, not answered differently
+    expect((await get(s, TOKENS.squad)).status).toBe(429);
+    expect((await wsOpen(`${s.url}/api/events?token=guess-guess-guess-0004`)).status).toBe(429);
+    // the operator already working from this address is not locked out by someone else's failures
+    expect((await get(s, TOKENS.command)).status).toBe(200);
+    // nor is anyone at another address
+    expect((await s.app.inject({ url: '/api/me', headers: bearer(TOKENS.squad), remoteAddress: '10.1.2.3' })).statusCode).toBe(200);
+    expect((await s.app.inject({ url: '/api/me', headers: bearer('guess-guess-guess-0005'), remoteAddress: '10.1.2.3' })).statusCode).toBe(401);
+
+    expect(await metricValue(s.metrics, 'streetwatch_console_auth_failures_total', { reason: 'unknown' })).toBe(4);
+    expect(await metricValue(s.metrics, 'streetwatch_console_rate_limited_total', {})).toBe(3);
+    const warned = s.lines.filter((l) => /failed logins from 127\.0\.0\.1/.test(String(l.msg)));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, address: '127.0.0.1', failures: 3 });
+  });
+
+  it('does not count requests without a token (a client to fix, not a guess); counts them by reason', async () => {
+    const s = await start({ authFailures: { max: 2, windowSec: 60 } });
+    for (let i = 0; i < 5; i++) expect((await get(s)).status).toBe(401);
+    expect((await get(s, 'guess-guess-guess-0001')).status).toBe(401);
+    expect(await metricValue(s.metrics, 'streetwatch_console_auth_failures_total', { reason: 'missing' })).toBe(5);
+    expect(await metricValue(s.metrics, 'streetwatch_console_auth_failures_total', { reason: 'unknown' })).toBe(1);
+  });
+
+  it('lets the address try again when the window has passed', async () => {
+    const s = await start({ authFailures: { max: 1, windowSec: 1 } });
+    expect((await get(s, 'guess-guess-guess-0001')).status).toBe(401);
+    expect((await get(s, TOKENS.squad)).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await get(s, TOKENS.squad)).status).toBe(200);
+  });
+});
+
+describe('console server: WebSockets only from the console\'s own pages', () => {
+  const events = (s: Server) => `${s.url}/api/events?token=${TOKENS.command}`;
+
+  it('refuses an upgrade from a page of another origin with 403 in the API shape, and logs it', async () => {
+    const s = await start();
+    const r = await wsOpen(events(s), { origin: 'https://evil.example' });
+    expect(r).toEqual({ status: 403, body: { error: 'CONSOLE_ORIGIN_FORBIDDEN', message: expect.stringMatching(/https:\/\/evil\.example.*console\.allowedOrigins/) } });
+    expect((await wsOpen(events(s), { origin: 'null' })).status).toBe(403);
+    expect((await wsOpen(`${s.url}/api/events`, { origin: 'https://evil.example' })).status).toBe(403); // before any token is looked at
+    const line = s.lines.find((l) => l.origin === 'https://evil.example');
+    expect(line).toMatchObject({ level: 40, path: '/api/events', msg: 'console: refused a WebSocket from a page at https://evil.example' });
+    expect(JSON.stringify(s.lines)).not.toContain(TOKENS.command);
+  });
+
+  it("accepts the console's own pages, clients that send no Origin, and console.allowedOrigins", async () => {
+    const s = await start({ allowedOrigins: ['https://wall.example.gov.cn'] });
+    expect((await wsOpen(events(s), { origin: s.url })).status).toBe(101);
+    expect((await wsOpen(events(s))).status).toBe(101);
+    expect((await wsOpen(events(s), { origin: 'https://wall.example.gov.cn' })).status).toBe(101);
+    expect((await wsOpen(events(s), { origin: 'https://wall.example.gov.cn.evil.example' })).status).toBe(403);
+  });
+
+  it.each<[string, string | undefined, boolean]>([
+    ['http://127.0.0.1:8080', '127.0.0.1:8080', true],
+    ['http://console.local', 'console.local:80', true],
+    ['https://console.local', 'console.local:443', true],
+    ['https://console.local', 'console.local', true],
+    ['http://console.local:8080', 'console.local:8081', false],
+    ['http://console.local.evil.example', 'console.local', false],
+    ['http://evil.example', 'console.local', false],
+    ['null', 'console.local', false],
+    ['file://', 'console.local', false],
+    ['http://console.local/path', 'console.local', false],
+    ['http://console.local', undefined, false],
+  ])('sameOrigin(%s, host %s) = %s', (origin, host, want) => {
+    expect(sameOrigin(origin, host)).toBe(want);
   });
 });
