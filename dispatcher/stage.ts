@@ -228,7 +228,11 @@ export class DispatchStage implements Service {
   /** Runs evidence work on the packaging queue (one at a time, so an incident's revisions stay in order). */
   private enqueuePackaging(job: () => Promise<void>): void {
     this.packaging++;
-    this.fullQueue = this.fullQueue.then(job).finally(() => this.packaging--);
+    this.fullQueue = this.fullQueue
+      .then(job)
+      // one failed job must not stop the queue behind it (a rejected chain would skip every later job)
+      .catch((e: unknown) => this.o.log.error({ err: e }, 'evidence: a packaging job failed unexpectedly'))
+      .finally(() => this.packaging--);
   }
 
   /** Owed evidence found at start: finished on the packaging queue, or lost when its incident or camera is gone. */
@@ -277,10 +281,9 @@ export class DispatchStage implements Service {
    */
   private async finishOwed(req: EvidenceRequest, owed: OwedEvidence | undefined, resumed: boolean): Promise<EvidencePackage | undefined> {
     try {
-      if (resumed && owed && (await this.packager.load(req.incidentId, req.revision))) {
+      if (resumed && (await this.packager.load(req.incidentId, req.revision))) {
         // sealed before a crash that came before it was recorded done
-        this.store.evidenceDone(owed.id, req.revision, this.now());
-        this.gaugeOwed();
+        this.done(owed, req.revision);
         return undefined;
       }
       const gone = resumed ? await this.ringLacks(req, owed?.kind ?? 'full') : undefined;
@@ -289,15 +292,12 @@ export class DispatchStage implements Service {
         return undefined;
       }
       const pkg = await retry(() => this.packager.package(req), { attempts: 3, initialMs: 2000, signal: this.abort.signal, isRetriable: (e) => isStreetwatchError(e) && e.retriable });
-      if (owed) this.store.evidenceDone(owed.id, req.revision, this.now());
+      this.done(owed, req.revision);
       this.store.touch(req.incidentId, this.now()); // the console shows the new evidence
-      this.gaugeOwed();
       return pkg;
     } catch (e) {
-      if (isStreetwatchError(e, 'EVIDENCE_EXISTS') && owed) {
-        // sealed before a crash that came before it was recorded done
-        this.store.evidenceDone(owed.id, req.revision, this.now());
-        this.gaugeOwed();
+      if (isStreetwatchError(e, 'EVIDENCE_EXISTS')) {
+        this.done(owed, req.revision);
         return undefined;
       }
       if (isStreetwatchError(e, 'STOPPED') || this.abort.signal.aborted) {
@@ -345,6 +345,11 @@ export class DispatchStage implements Service {
     this.o.metrics?.evidenceLost.inc({ kind });
     this.gaugeOwed();
     this.o.log.error({ incident: incidentId, kind, revision, reason }, `evidence: the ${kind === 'full' ? 'full-resolution package' : 'update'} owed to this incident is lost`);
+  }
+
+  private done(owed: OwedEvidence | undefined, revision: number): void {
+    if (owed) this.store.evidenceDone(owed.id, revision, this.now());
+    this.gaugeOwed();
   }
 
   private gaugeOwed(): void {
@@ -401,7 +406,7 @@ export class DispatchStage implements Service {
       const sealed = await this.packager.load(req.incidentId, req.revision);
       if (sealed) {
         if (sealed.files.some((f) => f.name === SNAPSHOT_FILE)) fullFollows(true);
-        else if (owed) this.store.evidenceDone(owed.id, req.revision, this.now());
+        else this.done(owed, req.revision);
         return sealed;
       }
       if (snapshot) {
@@ -410,7 +415,7 @@ export class DispatchStage implements Service {
         return pkg;
       }
       const pkg = await retry(() => this.packager.package(req), { attempts: 3, initialMs: 500, isRetriable: (e) => (e as { code?: string }).code !== 'EVIDENCE_EXISTS' && (e as { code?: string }).code !== 'STOPPED' });
-      if (owed) this.store.evidenceDone(owed.id, req.revision, this.now());
+      this.done(owed, req.revision);
       return pkg;
     } catch (e) {
       this.counts.evidenceFailed++;
