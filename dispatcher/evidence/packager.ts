@@ -98,8 +98,8 @@ export interface EvidencePackagerOptions {
 export const SNAPSHOT_FILE = 'snapshot-confirmed.jpg';
 
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
-/** Room a snapshot needs besides its frame: meta.json, the manifest, the chain line, filesystem blocks. */
-const SNAPSHOT_SLACK_BYTES = 1024 * 1024;
+/** Room a small package (snapshot, lost marker) needs besides its frame: meta.json, manifest, chain line, filesystem blocks. */
+const SMALL_PACKAGE_BYTES = 1024 * 1024;
 
 type MomentName = 'first' | 'confirmed' | 'latest';
 
@@ -308,7 +308,7 @@ export class EvidencePackager implements Service {
       validate(req);
       // The ticket carries this package: it is refused only when its frame could not fit (the raw frame
       // bounds its JPEG), not at the full package's floor, which it is far below.
-      const staging = await this.staging(req, Math.min(this.minFreeBytes, frame.data.length + SNAPSHOT_SLACK_BYTES));
+      const staging = await this.staging(req, Math.min(this.minFreeBytes, frame.data.length + SMALL_PACKAGE_BYTES));
       const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
       try {
         await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(staging, SNAPSHOT_FILE));
@@ -330,7 +330,8 @@ export class EvidencePackager implements Service {
     return this.track(async () => {
       const t0 = performance.now();
       validate(req);
-      const staging = await this.staging(req);
+      // a few KB, written when the disk may be what lost the package: not held to the full package's floor
+      const staging = await this.staging(req, Math.min(this.minFreeBytes, SMALL_PACKAGE_BYTES));
       const log = this.opts.log.child({ incident: req.incidentId, revision: req.revision, camera: req.camera.id });
       try {
         const what = req.revision === 1 || req.allMoments ? 'full-resolution package (stills at first sighting, confirmation and latest; clip)' : 'update (latest still and clip)';

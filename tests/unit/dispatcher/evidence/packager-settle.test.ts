@@ -197,6 +197,9 @@ describe('EvidencePackager: free space', () => {
     // the snapshot the ticket carries needs only room for its frame, not the full package's floor
     const snap = await packager.snapshot({ ...req, incidentId: 'inc-snap' }, { width: 2, height: 2, data: Buffer.alloc(12) });
     expect(snap.files.map((f) => f.name)).toContain('snapshot-confirmed.jpg');
+    // …and so does the marker for a package that could not be made
+    const lost = await packager.lost(req, 'EVIDENCE_DISK_FULL: the disk stayed full');
+    expect(lost.files.map((f) => f.name)).toEqual(['meta.json', 'manifest.json']);
     await packager.stop();
   });
 });
