@@ -46,6 +46,8 @@ export interface DispatchStageOptions {
   detectorInfo?: (id: string) => { version: string; thresholds?: Record<string, number> } | undefined;
   onTicket?: (incident: Incident, ticketId: string) => void;
   metrics?: Metrics;
+  /** How often owed packages a retriable failure kept owed are tried again (default 60 s; tests). */
+  owedRetryMs?: number;
   /** Passed to the outbox relay: after each acknowledged batch, its rows and the ms from their creation to the ack (benchmarks). */
   onSent?: RelayOptions['onSent'];
 }
@@ -54,6 +56,8 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 const RETENTION_EVERY_MS = 3600 * 1000;
 /** An open incident seen again gets a new evidence revision (latest still + clip) at most this often. */
 const EVIDENCE_UPDATE_MS = 60_000;
+/** Owed packages kept owed by a retriable failure (a full or read-only disk) are tried again this often. */
+const OWED_RETRY_MS = 60_000;
 /** Revision numbers: 1 the instant package the ticket carries (or, after a restart, the full one), 2 the full package after it, 3… updates. */
 const FULL_REVISION = 2;
 
@@ -72,6 +76,9 @@ export class DispatchStage implements Service {
   /** Where the evidence packages are (the console serves them from here). */
   readonly evidenceRoot: string;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private owedTimer: NodeJS.Timeout | undefined;
+  /** Owed rows with work queued or running (a count: the dispatch and packaging queues may both hold one). */
+  private readonly busy = new Map<number, number>();
   private retiring: Promise<void> = Promise.resolve();
   private pending = 0;
   /** Counts for metrics and tests. */
@@ -96,6 +103,7 @@ export class DispatchStage implements Service {
       clipAfterSec: o.config.evidence.clipAfterSec,
       timezone: o.config.site.timezone,
       now: this.now,
+      ...(o.metrics && { metrics: o.metrics }),
     });
     const onSent: RelayOptions['onSent'] = (rows, latencyMs) => {
       o.metrics?.ticketsSent.inc(rows.length);
@@ -117,17 +125,12 @@ export class DispatchStage implements Service {
     // connects in the background, retrying; tickets wait in the outbox meanwhile.
     this.transport = this.connect();
     // a crash between the incident and its ticket: finish those now, with the full package they are owed
-    const unticketed = new Set<string>();
-    for (const inc of this.store.withoutTicket()) {
-      unticketed.add(inc.id);
-      this.enqueue(inc, undefined, this.store.owedEvidence(inc.id).find((o) => o.kind === 'full'));
-    }
-    // evidence owed when the process stopped: finished while the ring holds its moments, else marked lost
-    for (const owed of this.store.owedEvidence()) {
-      if (owed.kind === 'full' && unticketed.has(owed.incidentId)) continue;
-      this.resume(owed);
-    }
-    this.gaugeOwed();
+    for (const inc of this.store.withoutTicket()) this.enqueue(inc, undefined, this.store.owedEvidence(inc.id).find((o) => o.kind === 'full'));
+    // evidence owed when the process stopped (those not on their way already): finished while the ring holds
+    // their moments, else marked lost; and again every minute, for packages a full disk kept owed
+    this.sweepOwed();
+    this.owedTimer = setInterval(() => this.sweepOwed(), this.o.owedRetryMs ?? OWED_RETRY_MS);
+    this.owedTimer.unref();
     void this.retire();
     this.retentionTimer = setInterval(() => void this.retire(), RETENTION_EVERY_MS);
     this.retentionTimer.unref();
@@ -219,29 +222,58 @@ export class DispatchStage implements Service {
 
   private enqueue(inc: Incident, snapshot?: Hit['snapshot'], owed?: OwedEvidence): void {
     this.pending++;
+    const release = this.hold(owed);
     this.queue = this.queue
       .then(() => this.dispatch(inc, snapshot, owed))
       .catch((e: unknown) => this.o.log.error({ err: e, incident: inc.id }, 'dispatch: could not ticket an incident; it is retried at the next start'))
-      .finally(() => this.pending--);
+      .finally(() => {
+        this.pending--;
+        release();
+      });
   }
 
   /** Runs evidence work on the packaging queue (one at a time, so an incident's revisions stay in order). */
-  private enqueuePackaging(job: () => Promise<void>): void {
+  private enqueuePackaging(job: () => Promise<void>, owed?: OwedEvidence): void {
     this.packaging++;
+    const release = this.hold(owed);
     this.fullQueue = this.fullQueue
       .then(job)
       // one failed job must not stop the queue behind it (a rejected chain would skip every later job)
       .catch((e: unknown) => this.o.log.error({ err: e }, 'evidence: a packaging job failed unexpectedly'))
-      .finally(() => this.packaging--);
+      .finally(() => {
+        this.packaging--;
+        release();
+      });
+  }
+
+  /** Marks an owed row as having work on its way, so a sweep does not queue it twice; returns the release. */
+  private hold(owed: OwedEvidence | undefined): () => void {
+    if (!owed) return () => undefined;
+    this.busy.set(owed.id, (this.busy.get(owed.id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.busy.get(owed.id) ?? 1) - 1;
+      if (n > 0) this.busy.set(owed.id, n);
+      else this.busy.delete(owed.id);
+    };
+  }
+
+  /** Queues every owed package that has no work on its way (at start, then every OWED_RETRY_MS). */
+  private sweepOwed(): void {
+    if (this.abort.signal.aborted) return;
+    for (const owed of this.store.owedEvidence()) if (!this.busy.has(owed.id)) this.resume(owed);
+    this.gaugeOwed();
   }
 
   /** Owed evidence found at start: finished on the packaging queue, or lost when its incident or camera is gone. */
   private resume(owed: OwedEvidence): void {
     const inc = this.store.get(owed.incidentId);
-    if (!inc) return void this.enqueuePackaging(() => this.lose(undefined, owed, `incident ${owed.incidentId} is not in the store`));
+    if (!inc) return void this.enqueuePackaging(() => this.lose(undefined, owed, `incident ${owed.incidentId} is not in the store`), owed);
     if (owed.kind === 'update') return this.enqueueUpdate(inc, owed, true);
     const req = this.evidenceRequest(inc);
-    if (!req) return void this.enqueuePackaging(() => this.lose(undefined, owed, `camera ${inc.cameraId} is no longer in the config`));
+    if (!req) return void this.enqueuePackaging(() => this.lose(undefined, owed, `camera ${inc.cameraId} is no longer in the config`), owed);
     this.enqueueFull(req, owed, true);
   }
 
@@ -256,7 +288,7 @@ export class DispatchStage implements Service {
       const full = { ...req, revision: FULL_REVISION, allMoments: true };
       const sealed = await this.finishOwed(full, owed, resumed);
       if (sealed) this.o.log.info({ incident: req.incidentId, dir: sealed.dir, elapsedMs: sealed.elapsedMs }, 'evidence: full-resolution package sealed');
-    });
+    }, owed);
   }
 
   /**
@@ -271,13 +303,13 @@ export class DispatchStage implements Service {
       // either is sealed (hits arriving faster than packaging), so updates number from 3 and never take theirs
       const revision = Math.max(FULL_REVISION, await this.packager.latestRevision(inc.id)) + 1;
       await this.finishOwed({ ...req, revision }, owed, resumed);
-    });
+    }, owed);
   }
 
   /**
    * Makes an owed package and records it done — or, when it cannot be made (the ring no longer holds its
-   * moment after a restart, a full disk after retries, a failing ffmpeg), records it lost. Shutdown leaves it
-   * owed: the next start finishes it. Never rejects.
+   * moment, a failing ffmpeg), records it lost. A retriable failure (a full or read-only disk) and shutdown
+   * leave it owed: the sweep or the next start tries again, until the ring has rotated past its moment.
    */
   private async finishOwed(req: EvidenceRequest, owed: OwedEvidence | undefined, resumed: boolean): Promise<EvidencePackage | undefined> {
     try {
@@ -306,6 +338,10 @@ export class DispatchStage implements Service {
       }
       this.counts.evidenceFailed++;
       this.o.metrics?.evidenceFailed.inc();
+      if (owed && isStreetwatchError(e) && e.retriable) {
+        this.o.log.error({ err: e, incident: req.incidentId, revision: req.revision }, `evidence: an owed package failed (${e.code}); it stays owed and is tried again every ${(this.o.owedRetryMs ?? OWED_RETRY_MS) / 1000} s while the ring holds its moments`);
+        return undefined;
+      }
       const err = toStreetwatchError(e, 'EVIDENCE_FAILED');
       await this.lose(req, owed, `${err.code}: ${err.message}`);
       return undefined;
@@ -460,6 +496,7 @@ export class DispatchStage implements Service {
   readonly stop = once(async () => {
     this.abort.abort();
     clearInterval(this.retentionTimer);
+    clearInterval(this.owedTimer);
     await this.retiring.catch(() => undefined);
     await this.transport;
     await this.o.status?.stop();

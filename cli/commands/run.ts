@@ -34,6 +34,14 @@ export async function run(argv: string[]): Promise<number> {
   const { loaded, host, port } = opts;
   const log = createLogger({ level: loaded.config.log.level });
   setRootLogger(log);
+  // Loading models takes seconds; a SIGHUP then (an operator who just fixed a model file) would otherwise kill
+  // the process (Node's default): remember it and reload once running.
+  let hupWhileStarting = false;
+  const onEarlyHup = () => {
+    hupWhileStarting = true;
+    log.warn('SIGHUP while starting: the config is reloaded as soon as streetwatch is running');
+  };
+  process.on('SIGHUP', onEarlyHup);
   const metrics = createMetrics();
   const detection = new DetectionStage({
     registry: createRegistry(),
@@ -85,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await runtime.start();
   } catch (e) {
+    process.off('SIGHUP', onEarlyHup);
     await http.stop();
     await live.stop();
     await runtime.stop();
@@ -100,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   let reloading = Promise.resolve();
-  const unwatch = watchConfig(loaded.file, (why) => {
+  const reload = (why: 'file' | 'SIGHUP') => {
     reloading = reloading.then(async () => {
       try {
         const next = await loadConfig(loaded.file);
@@ -116,7 +125,10 @@ export async function run(argv: string[]): Promise<number> {
         log.error({ why, code: isStreetwatchError(e) ? e.code : undefined, issues }, `new config rejected, the running one stays: ${(e as Error).message}`);
       }
     });
-  });
+  };
+  const unwatch = watchConfig(loaded.file, reload);
+  process.off('SIGHUP', onEarlyHup);
+  if (hupWhileStarting) reload('SIGHUP');
 
   await stopSignal((signal) => log.info({ signal }, 'stopping'));
   unwatch();

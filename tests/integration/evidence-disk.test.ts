@@ -1,17 +1,22 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
+import { PROJECT_ROOT } from '../../core/paths.js';
 import { createLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { readChain } from '../../dispatcher/evidence/chain.js';
 import { freeBytes } from '../../dispatcher/evidence/disk.js';
 import { generateEvidenceKeys } from '../../dispatcher/evidence/keys.js';
 import { EvidencePackager, type EvidencePackagerOptions, type EvidenceRequest } from '../../dispatcher/evidence/packager.js';
+import { configSchema } from '../../config/schema.js';
+import { DispatchStage } from '../../dispatcher/stage.js';
+import { createTransport } from '../../dispatcher/transport.js';
+import { oxfordFrame } from '../helpers/frames.js';
 
 /**
  * Evidence on a disk that cannot take it, for real: a 2 MB tmpfs (one 1080p PNG still of the Oxford clip is
@@ -174,5 +179,67 @@ describe.skipIf(cannotMount !== undefined)('a read-only evidence root', () => {
     } finally {
       remount(disk, 'rw');
     }
+  });
+});
+
+// The whole dispatch stage on a 2 MB evidence disk: the incident and its ticket are still made (the snapshot
+// fits), the full package is refused with its code and stays owed — not lost, nothing left in staging — and
+// is made by the next retry once the disk has room.
+describe.skipIf(cannotMount !== undefined)('the dispatch stage on a 2 MB evidence disk', () => {
+  it('tickets the incident, keeps the full package owed, and makes it once there is room', async () => {
+    const disk = mountTmpfs('stage-disk', '2m');
+    const dataDir = join(work, 'stage-data');
+    const config = configSchema.parse({
+      version: 1,
+      storage: { dataDir },
+      evidence: { root: disk, clipBeforeSec: 0.5, clipAfterSec: 0.3 },
+      cameras: [{ id: 'cam-oxford-1', source: { kind: 'file', path: SRC, realtime: false }, zones: [{ id: 'z1', kind: 'no_stacking', polygon: [[0.05, 0.55], [0.6, 0.55], [0.6, 0.98], [0.05, 0.98]], rules: { stacking: { dwell: 2 } } }] }],
+      dispatch: { routing: { squads: [{ id: 'sq-1', name: '一中队' }], defaultSquad: 'sq-1' } },
+    });
+    const metrics = createMetrics(new Registry());
+    const stage = new DispatchStage({ config, baseDir: work, log, metrics, owedRetryMs: 300, ...createTransport(config, work, log, metrics) });
+    await stage.start();
+    try {
+      const frame = oxfordFrame(320, 180, 50);
+      stage.onHit({
+        type: 'stacking', cameraId: 'cam-oxford-1', zoneId: 'z1', box: [0.3, 0.6, 0.45, 0.9], score: 0.9,
+        firstSeenMs: base + 500, atMs: base + 2000, dwellSec: 2, trackIds: [1],
+        objects: [{ trackId: 1, semantic: 'static_object', detector: 'static-object' }],
+        frame: { cameraId: 'cam-oxford-1', seq: 50, wallMs: base + 2000, ptsSec: 2 }, shadow: false,
+        snapshot: { width: frame.width, height: frame.height, data: frame.data },
+      });
+      await stage.idle();
+      const [inc] = stage.store.list();
+      expect(stage.store.ticket(inc!.id)).toMatchObject({ squad: 'sq-1' });
+      expect(existsSync(join(disk, inc!.id, 'r1', 'manifest.json'))).toBe(true);
+      expect(existsSync(join(disk, inc!.id, 'r2'))).toBe(false);
+      expect(stage.store.owedEvidence().map((o) => [o.incidentId, o.kind])).toEqual([[inc!.id, 'full']]);
+      expect(stage.store.get(inc!.id)!.evidenceLost).toBeUndefined();
+      expect(readdirSync(join(disk, '.staging'))).toEqual([]);
+      expect((await metrics.evidenceFreeBytes.get()).values[0]!.value).toBeLessThan(2 * 1024 * 1024);
+
+      execFileSync('mount', ['-o', 'remount,size=100m', disk], { stdio: 'pipe' });
+      for (let i = 0; i < 200 && !existsSync(join(disk, inc!.id, 'r2', 'manifest.json')); i++) await new Promise((r) => setTimeout(r, 100));
+      await stage.idle();
+      expect(readdirSync(join(disk, inc!.id, 'r2')), readFileSync(join(disk, inc!.id, 'r2', 'meta.json'), 'utf8')).toEqual(expect.arrayContaining(['still-first.png', 'still-confirmed.png', 'clip.mp4']));
+      expect(stage.store.owedEvidence()).toEqual([]);
+      expect(stage.counts.evidenceLost).toBe(0);
+    } finally {
+      await stage.stop();
+    }
+  });
+});
+
+describe.skipIf(cannotMount !== undefined)('streetwatch run with a read-only evidence root', () => {
+  it('exits 1 with a coded error naming the folder, not an uncaught EROFS', () => {
+    const disk = mountTmpfs('run-ro', '1m');
+    remount(disk, 'ro');
+    const cfg = join(work, 'run-ro.yaml');
+    writeFileSync(cfg, `version: 1\nstorage: { dataDir: ./run-ro-data }\nevidence: { root: ${disk} }\nhttp: { port: 0 }\ncameras:\n  - id: cam-1\n    source: { kind: file, path: ${SRC}, loop: true }\n`);
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), 'run', '--config', cfg], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`evidence root ${disk} is not writable`);
+    expect(r.stderr).toContain('[EVIDENCE_ROOT_NOT_WRITABLE]');
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace: an operator's message
   });
 });

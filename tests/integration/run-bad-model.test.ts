@@ -150,6 +150,20 @@ describe('streetwatch run with a bad model file', () => {
     expect(await run.exit).toBe(0);
   });
 
+  it('a SIGHUP while the models are still loading does not kill it: the reload runs once it is up', async () => {
+    const s = scene([camera('cam-bad', 'yolox-nano-416')]);
+    const run = startRun(s);
+    // the first log line comes from the dispatch stage, before the cameras' models are loaded
+    await waitFor(() => run.lines.length > 0, 30_000, 'the first log line');
+    copyFileSync(realModel, s.badFile);
+    run.proc.kill('SIGHUP');
+    await running(run);
+    await waitFor(() => run.lines.some((l) => l.msg === 'config reloaded'), 30_000, 'the reload asked for while starting');
+    await waitFor(async () => (await cameras(run)).find((c) => c.id === 'cam-bad')?.state === 'up', 60_000, 'cam-bad up');
+    run.proc.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+
   it('with no camera able to start, keeps the console up and says so', async () => {
     const s = scene([camera('cam-bad', 'yolox-nano-416')]);
     const run = startRun(s);
