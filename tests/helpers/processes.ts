@@ -28,20 +28,3 @@ export async function listProcesses(nameFilter: string): Promise<ProcInfo[]> {
   }
   return out;
 }
-
-/** Polls `predicate` every 100 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      if (await predicate()) return;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../core/paths.js';
 import { freePort } from './net.js';
+import { sleep } from './wait.js';
 
 /**
  * A real RTSP server for tests (scripts/rtsp-test-server.py: GStreamer's gst-rtsp-server, H.264 files served
@@ -110,8 +111,6 @@ async function terminate(child: ChildProcess | undefined, signal: NodeJS.Signals
   await gone;
   clearTimeout(t);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the server and resolves once it listens. Another process can grab the free port between the pick and the

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startConsoleFixture, type ConsoleFixture } from '../helpers/console.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The console API over a real pipeline: a composed scene (real video, real YOLOX/static-object detection,
 // real rules) makes a real incident with real signed evidence; every route is called with every role.

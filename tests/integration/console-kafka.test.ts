@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ticketStatusV1 } from '../../dispatcher/ticket/schema.js';
 import { startConsoleFixture, type ConsoleFixture } from '../helpers/console.js';
 import { createConsumer, createProducer, headersOf, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // With Kafka configured, a squad's report from the console goes out on the ticket-status topic (through the
 // outbox, like any message we publish) and comes back in through the status consumer, exactly as a squad's own

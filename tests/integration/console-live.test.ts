@@ -11,7 +11,8 @@ import { LiveHub } from '../../console/live/hub.js';
 import { registerLiveRoute } from '../../console/live/route.js';
 import { ensureTestClip } from '../helpers/media.js';
 import { memoryLogger, testCamera } from '../helpers/pipeline.js';
-import { listProcesses, waitFor } from '../helpers/processes.js';
+import { listProcesses } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { startRtspServer, type RtspTestServer } from '../helpers/rtsp-server.js';
 
 // The real thing end to end: GStreamer's RTSP server serving the real Oxford street clip (H.264 1280×720),
@@ -170,7 +171,7 @@ describe('live view over WebSocket (real RTSP, ffmpeg, fastify)', () => {
     await leave(b);
     await leave(a);
     const leftAt = Date.now();
-    await new Promise((r) => setTimeout(r, LINGER_SEC * 500));
+    await sleep(LINGER_SEC * 500);
     expect(await liveFfmpegs()).toEqual(pids);
     await waitFor(async () => (await liveFfmpegs()).length === 0, LINGER_SEC * 1000 + 5000, 'ffmpeg gone after the linger');
     expect(Date.now() - leftAt).toBeGreaterThanOrEqual(LINGER_SEC * 1000);

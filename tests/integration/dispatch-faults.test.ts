@@ -13,7 +13,7 @@ import { runCameraToEnd } from '../../pipeline/eval.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
 import { createConsumer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 // Delivery under faults, with the real things: composed scenes (the Oxford clip + the Perth crates), decoded,
 // detected, tracked and ruled; incidents, tickets and the outbox in SQLite; an own Kafka broker that the tests
@@ -119,14 +119,13 @@ async function readTopic(topic: string, min: number, settleMs = 3000, maxMs = 60
       },
     });
     const end = Date.now() + maxMs;
-    while (Date.now() < end && !(seen.length >= min && Date.now() - last >= settleMs)) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < end && !(seen.length >= min && Date.now() - last >= settleMs)) await sleep(100);
   } finally {
     await consumer.disconnect();
   }
   return seen;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const counted = (ids: string[]) => Object.fromEntries([...new Set(ids)].map((id) => [id, ids.filter((x) => x === id).length]));
 
 describe('dispatch under faults (real video, real Kafka)', () => {

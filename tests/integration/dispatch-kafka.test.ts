@@ -15,7 +15,7 @@ import { buildScenario } from '../../pipeline/scenario/build.js';
 import type { Hit } from '../../rules/types.js';
 import { createConsumer, headersOf, createProducer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // End to end with the real things: a scene composed from the real Oxford clip and the Perth crates, decoded by
 // ffmpeg, detected by YOLOX-Nano and the static-object detector, tracked and ruled; incidents in SQLite;

@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { createMetrics } from '../../core/metrics.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { memoryLogger, metricValue } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The dispatch stage on the real Oxford clip (evidence cut by real ffmpeg from the recorded file) with the
 // in-memory transport: the embedded mode's path, crash recovery and the feedback loop, without a broker.

@@ -13,7 +13,7 @@ import { verifyEvidence } from '../../dispatcher/evidence/verify.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
 import { memoryLogger } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Evidence owed at a crash is not forgotten. `streetwatch run` (a composed street scene read at its own pace,
 // writing its ring) is SIGKILLed right after an incident's instant package (r1) is sealed and before its

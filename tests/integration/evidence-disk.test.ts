@@ -17,6 +17,7 @@ import { configSchema } from '../../config/schema.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { createTransport } from '../../dispatcher/transport.js';
 import { oxfordFrame } from '../helpers/frames.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Evidence on a disk that cannot take it, for real: a 2 MB tmpfs (one 1080p PNG still of the Oxford clip is
@@ -219,7 +220,7 @@ describe.skipIf(cannotMount !== undefined)('the dispatch stage on a 2 MB evidenc
       expect((await metrics.evidenceFreeBytes.get()).values[0]!.value).toBeLessThan(2 * 1024 * 1024);
 
       execFileSync('mount', ['-o', 'remount,size=100m', disk], { stdio: 'pipe' });
-      for (let i = 0; i < 200 && !existsSync(join(disk, inc!.id, 'r2', 'manifest.json')); i++) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => existsSync(join(disk, inc!.id, 'r2', 'manifest.json')), 20_000, 'the full package once there is room');
       await stage.idle();
       expect(readdirSync(join(disk, inc!.id, 'r2')), readFileSync(join(disk, inc!.id, 'r2', 'meta.json'), 'utf8')).toEqual(expect.arrayContaining(['still-first.png', 'still-confirmed.png', 'clip.mp4']));
       expect(stage.store.owedEvidence()).toEqual([]);

@@ -7,7 +7,7 @@ import type { Hit } from '../../rules/types.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { ensureTestClip } from '../helpers/media.js';
 import { memoryLogger, runCamera } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A live camera (a file read at its own rate, as the demo does) writing its evidence ring with a real ffmpeg,
 // and an incident confirmed NOW: its confirmation sits in the segment ffmpeg is still writing, and the camera's

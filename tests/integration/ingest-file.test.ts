@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import { ensureTestClip, makeAudioOnlyFile, makeCorruptClip, makeUnsupportedCodecClip } from '../helpers/media.js';
 import { metricValue, runCamera, testCamera, type Harness } from '../helpers/pipeline.js';
-import { listProcesses, waitFor } from '../helpers/processes.js';
+import { listProcesses } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // File sources through real ffmpeg: good files decode with correct sizes and timestamps; bad ones fail with a
 // clear, coded error naming the camera and the cause, without retry loops.

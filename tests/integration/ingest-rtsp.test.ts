@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestClip } from '../helpers/media.js';
 import { metricValue, runCamera, testCamera, type Harness } from '../helpers/pipeline.js';
-import { listProcesses, waitFor } from '../helpers/processes.js';
+import { listProcesses } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { startRtspServer, type RtspTestServer } from '../helpers/rtsp-server.js';
 
 // Real RTSP: GStreamer's RTSP server serving a looped H.264 clip (1 s GOP, no B-frames) without re-encoding,
@@ -78,7 +79,7 @@ describe('RTSP camera', () => {
     const downAfter = Date.now() - killedAt;
     expect(downAfter).toBeLessThan(10_000);
     expect(await metricValue(h.metrics, 'streetwatch_camera_up', { camera: 'cam-flap' })).toBe(0);
-    await new Promise((r) => setTimeout(r, 3000)); // stays down while the server is away
+    await sleep(3000); // stays down while the server is away
     const framesWhileDown = h.frames.length;
     await server.restart();
     const back = Date.now();

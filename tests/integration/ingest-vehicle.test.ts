@@ -6,7 +6,7 @@ import { resolveAsset } from '../../core/assets.js';
 import type { FramePosition } from '../../core/types.js';
 import { metricValue, runCamera, testCamera, type Harness } from '../helpers/pipeline.js';
 import { straightRoute, writeJsonlFile, writeNmeaFile } from '../helpers/telemetry-fixtures.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A recorded patrol-vehicle video (the real Oxford street clip, 3.84 s) with a GPS sidecar, decoded by real
 // ffmpeg at 5 fps: every frame must carry the position interpolated at its time, or an explicit no_fix.

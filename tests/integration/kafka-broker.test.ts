@@ -12,7 +12,7 @@ import {
   uniqueTopic,
   type KafkaBroker,
 } from '../helpers/kafka.js';
-import { waitFor } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 interface Received {
   key: string;
@@ -40,7 +40,7 @@ async function consumeAll(brokers: string[], topic: string, count: number, timeo
     });
     await waitFor(() => got.length >= count, timeoutMs, `${count} messages on ${topic} (got ${got.length})`);
     // a duplicate would arrive right behind the rest: give it a moment to show up
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     return got;
   } finally {
     await consumer.disconnect();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestClip } from '../helpers/media.js';
 import { listProcesses } from '../helpers/processes.js';
 import { startRtspServer, type RtspTestServer } from '../helpers/rtsp-server.js';
+import { sleep } from '../helpers/wait.js';
 
 // The test RTSP server itself (scripts/rtsp-test-server.py), which the ingest tests take on trust: a 10 s clip
 // served in a loop must read like an endless camera stream, to several clients, and die and come back on demand.
@@ -79,11 +80,11 @@ describe('RTSP test server', () => {
   it('loops: 25 s read over TCP from a 10 s clip gives > 500 frames, copied without re-encoding', async () => {
     const reading = readFrames(server.url('/cam'), 25, 'tcp');
     // Sampled while the client reads, so the figure is the server's cost for one client.
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const pid = server.pid!;
     const t0 = Date.now();
     const c0 = await cpuTicks(pid);
-    await new Promise((r) => setTimeout(r, 15_000));
+    await sleep(15_000);
     const cpuPercent = (((await cpuTicks(pid)) - c0) * 10 * 100) / (Date.now() - t0); // 100 ticks/s on Linux
     const frames = await reading;
     expect(frames).toBeGreaterThan(500);
@@ -94,7 +95,7 @@ describe('RTSP test server', () => {
   it('two clients at once (TCP and UDP) both get frames; the second one joining does not rewind the first', async () => {
     // A spans the clip's end (the media restarts at 0 for the first client after everyone left).
     const a = packetTimes(server.url('/cam'), 12);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const bFrames = await readFrames(server.url('/cam'), 4, 'udp');
     const aPts = await a;
     expect(bFrames).toBeGreaterThan(50);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
-import { listProcesses, waitFor } from '../helpers/processes.js';
+import { listProcesses } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // `streetwatch run` as an operator meets a bad model file: the real CLI, real ffmpeg, the real YOLOX-Nano
 // file, and a corrupted copy of it put first on the asset path (STREETWATCH_ASSETS), as a botched copy or a

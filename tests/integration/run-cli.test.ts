@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import { PROJECT_ROOT } from '../../core/paths.js';
-import { listProcesses, waitFor } from '../helpers/processes.js';
+import { listProcesses } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // `streetwatch run` as an operator runs it: a real process, real ffmpeg children, config edits while it runs.
 const video = resolveAsset('oxford_towncentre_pedestrians.mp4');

@@ -10,7 +10,7 @@ import type { Box, Detection } from '../../detectors/contract.js';
 import staticObject from '../../detectors/static-change/index.js';
 import { composeScene, type SceneObject } from '../../pipeline/scenario/compose.js';
 import { runCamera, testCamera } from '../helpers/pipeline.js';
-import { waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The real Oxford street (ping-pong looped, its real pedestrians walking) with a real crop of the stacked
 // crates and the cardboard box of oranges from the Perth market photo pasted on the right-hand pavement;

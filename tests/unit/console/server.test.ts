@@ -15,6 +15,7 @@ import { IncidentStore } from '../../../dispatcher/incidents/store.js';
 import { MANIFEST_FILE, sha256Hex } from '../../../dispatcher/evidence/manifest.js';
 import { memoryLogger, metricValue } from '../../helpers/pipeline.js';
 import { hit, T } from '../dispatcher/incidents/fixtures.js';
+import { sleep } from '../../helpers/wait.js';
 
 // The console server on its own (no pipeline): an in-memory store with one incident, an evidence folder with
 // one still, and the real fastify server on a free port. The API shape of errors, cache headers, the failed
@@ -261,7 +262,7 @@ describe('console server: failed logins are limited per address', () => {
     const s = await start({ authFailures: { max: 1, windowSec: 1 } });
     expect((await get(s, 'guess-guess-guess-0001')).status).toBe(401);
     expect((await get(s, TOKENS.squad)).status).toBe(429);
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     expect((await get(s, TOKENS.squad)).status).toBe(200);
   });
 });

@@ -6,6 +6,7 @@ import { createMetrics } from '../../../core/metrics.js';
 import type { Frame } from '../../../core/types.js';
 import { DETECTOR_API, defineDetector, type Detection, type DetectorManifest } from '../../../detectors/contract.js';
 import { DetectorHost, type DetectorHostOptions } from '../../../detectors/host.js';
+import { sleep } from '../../helpers/wait.js';
 
 /** What the fake detector does on its n-th detect call (1-based, over all its instances). */
 type Behaviour = (batch: readonly Frame[], call: number, signal: AbortSignal) => Promise<unknown>;
@@ -67,7 +68,6 @@ const frames = (n: number, from = 0): Frame[] =>
 
 /** One crate per frame whose score encodes the frame's seq, so order can be checked. */
 const perFrame: Behaviour = async (batch) => batch.map((f) => [{ box: [0.1, 0.1, 0.5, 0.5], score: f.seq / 1000, label: 'crate' }]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function makeHost(def: DetectorHostOptions['def'], over: Partial<DetectorHostOptions> = {}) {
   const metrics = createMetrics(new Registry());

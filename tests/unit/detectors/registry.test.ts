@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DETECTOR_API, defineDetector, type DetectorDefinition, type DetectorManifest } from '../../../detectors/contract.js';
 import { DetectorRegistry, parseDetectorOptions, validateDefinition } from '../../../detectors/registry.js';
+import { sleep } from '../../helpers/wait.js';
 
 const options = z.strictObject({ threshold: z.number().min(0).max(1).default(0.4), classes: z.array(z.string()).optional() });
 
@@ -27,7 +28,7 @@ describe('DetectorRegistry: lazy loading', () => {
     let calls = 0;
     const r = new DetectorRegistry().register('fake', async () => {
       calls++;
-      await new Promise((res) => setTimeout(res, 10));
+      await sleep(10);
       return fake();
     });
     expect(r.has('fake')).toBe(true);

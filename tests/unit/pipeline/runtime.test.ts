@@ -13,7 +13,7 @@ import { DetectorRegistry } from '../../../detectors/registry.js';
 import { DetectionStage } from '../../../pipeline/detect-stage.js';
 import { Runtime } from '../../../pipeline/runtime.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
-import { waitFor } from '../../helpers/processes.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // Real ffmpeg on the real video, fake detectors: what is under test is which cameras the runtime starts when
 // a detector does not load, what it reports, and that a later apply retries.

@@ -8,7 +8,7 @@ import type { ResolvedCamera } from '../../../../config/schema.js';
 import { LiveHub, type LiveHubOptions } from '../../../../console/live/hub.js';
 import { closeSocket, type LiveSocket } from '../../../../console/live/stream.js';
 import { memoryLogger, testCamera } from '../../../helpers/pipeline.js';
-import { waitFor } from '../../../helpers/processes.js';
+import { sleep, waitFor } from '../../../helpers/wait.js';
 
 /**
  * A fake ffmpeg (a node script) makes start, share, linger, restart, limit and stop deterministic. It records
@@ -144,8 +144,6 @@ afterEach(async () => {
   await Promise.all(hubs.splice(0).map((h) => h.stop()));
   expect(aliveFakes()).toEqual([]);
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('live stream: one ffmpeg per camera, only while watched', () => {
   it('no ffmpeg before the first viewer; the first viewer starts it, gets the header first, then TS data', async () => {

@@ -3,6 +3,7 @@ import type { Frame } from '../../../../core/types.js';
 import { detectorOnLanes, onnxDetectorFromManifest } from '../../../../detectors/onnx/detector.js';
 import { loadModelDetectorManifests, type ModelDetectorManifest } from '../../../../detectors/onnx/manifest.js';
 import type { RawOutput, RunLane } from '../../../../detectors/onnx/session.js';
+import { sleep } from '../../../helpers/wait.js';
 
 /**
  * Batching and pooling over lanes whose "model" is a function of its input: each image's output says which
@@ -36,7 +37,7 @@ class FakeLane implements RunLane {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     // later runs finish first, so results come back out of order
-    await new Promise((r) => setTimeout(r, 20 - this.runs.length));
+    await sleep(20 - this.runs.length);
     this.inFlight--;
     return this.outputs(this, batch);
   }

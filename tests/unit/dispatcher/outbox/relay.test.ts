@@ -5,7 +5,7 @@ import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import { OutboxRelay } from '../../../../dispatcher/outbox/relay.js';
 import { MemoryTicketSink } from '../../../../dispatcher/sink/memory.js';
 import { hit, MIN, T } from '../incidents/fixtures.js';
-import { waitFor } from '../../../helpers/processes.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 const log = createLogger({ level: 'silent' });
 const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };

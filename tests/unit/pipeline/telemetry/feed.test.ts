@@ -17,6 +17,7 @@ import {
   writeJsonlFile,
   writeNmeaFile,
 } from '../../../helpers/telemetry-fixtures.js';
+import { sleep, waitFor } from '../../../helpers/wait.js';
 
 const T = Date.UTC(2024, 4, 1, 0, 0, 0);
 const FROM = { lat: 31.2304, lon: 121.4737 };
@@ -49,15 +50,8 @@ function feed(path: string, opts: Partial<TelemetryFeedOptions> = {}): Telemetry
   return f;
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The feed polls every 10 ms here: look as often, so a test does not sit out a whole step after the change. */
+const until = (cond: () => boolean, what: string) => waitFor(cond, 3000, what, { everyMs: 5 });
 
 async function startError(f: TelemetryFeed): Promise<StreetwatchError> {
   const e = await f.start().then(
@@ -87,7 +81,7 @@ describe('TelemetryFeed: reading and following', () => {
     expect(f.positionAt(T + 15_000, 2000)).toMatchObject({ status: 'no_fix', reason: expect.stringMatching(/after the last fix/) });
 
     await append(path, REST);
-    await waitFor(() => f.stats().fixes === ROUTE.length, 'appended fixes');
+    await until(() => f.stats().fixes === ROUTE.length, 'appended fixes');
     const p = f.positionAt(T + 15_500, 2000);
     if (p.status !== 'fix') throw new Error(p.reason);
     const want = { lat: (ROUTE[15]!.lat + ROUTE[16]!.lat) / 2, lon: (ROUTE[15]!.lon + ROUTE[16]!.lon) / 2 };
@@ -115,7 +109,7 @@ describe('TelemetryFeed: reading and following', () => {
     await sleep(60);
     expect(f.stats()).toMatchObject({ fixes: 11, errors: 0 });
     await appendFile(path, `${next.slice(30)}\r\n`);
-    await waitFor(() => f.stats().fixes === 12, 'the completed line');
+    await until(() => f.stats().fixes === 12, 'the completed line');
     expect(f.stats().errors).toBe(0);
     expect(f.track.range()?.lastMs).toBe(ROUTE[11]!.ts);
   });
@@ -127,7 +121,7 @@ describe('TelemetryFeed: reading and following', () => {
     await f.start();
     expect(f.stats()).toMatchObject({ fixes: 11, lines: 11 });
     await appendFile(path, `\n${jsonlLines([ROUTE[11]!])[0]}\nnot json\n`);
-    await waitFor(() => f.stats().errors === 1, 'the bad line');
+    await until(() => f.stats().errors === 1, 'the bad line');
     expect(f.stats()).toMatchObject({ fixes: 12, lines: 13 });
     expect(warnings()[0]).toMatchObject({ line: 13, msg: expect.stringContaining(`${path}:13: not valid JSON`) });
   });
@@ -141,9 +135,9 @@ describe('TelemetryFeed: reading and following', () => {
     // copytruncate-style rotation: same file, emptied, then written again with later fixes.
     const later = straightRoute(T + 60_000, 3, 1, TO, FROM);
     await truncate(path, 0);
-    await waitFor(() => logLines.some((l) => l.msg === 'telemetry file was truncated or replaced; reading it from the start'), 'truncation');
+    await until(() => logLines.some((l) => l.msg === 'telemetry file was truncated or replaced; reading it from the start'), 'truncation');
     await appendNmeaFile(path, later);
-    await waitFor(() => f.stats().fixes === 25, 'fixes after truncation');
+    await until(() => f.stats().fixes === 25, 'fixes after truncation');
     expect(f.positionAt(T + 61_000, 2000)).toMatchObject({ status: 'fix', gapMs: 0 });
   });
 
@@ -158,7 +152,7 @@ describe('TelemetryFeed: reading and following', () => {
     const lines = [...nmeaLines([nextDay[0]!], { sentences: ['GGA'] }), ...nmeaLines(nextDay.slice(1), { sentences: ['RMC'] })];
     // Larger than the old file's read offset would make a size-only check miss the replacement; the inode catches it.
     await writeFile(path, lines.join('\r\n') + '\r\n' + '\r\n'.repeat(4000));
-    await waitFor(() => f.stats().fixes === 23, 'fixes from the new file');
+    await until(() => f.stats().fixes === 23, 'fixes from the new file');
     expect(f.stats().errors).toBe(1);
     expect(warnings().at(-1)).toMatchObject({ line: 1, reason: expect.stringMatching(/cannot be dated/) });
     expect(f.positionAt(nextDay[1]!.ts, 2000)).toMatchObject({ status: 'fix', gapMs: 0 });
@@ -171,13 +165,13 @@ describe('TelemetryFeed: reading and following', () => {
     await f.start();
     await rm(path);
     const missing = () => warnings().filter((w) => String(w.msg).includes('cannot be read (ENOENT)'));
-    await waitFor(() => missing().length > 0, 'the missing-file warning');
+    await until(() => missing().length > 0, 'the missing-file warning');
     await sleep(80); // several more failed polls
     expect(missing()).toHaveLength(1);
     await writeJsonlFile(path, REST);
-    await waitFor(() => f.stats().fixes === ROUTE.length, 'fixes from the recreated file');
+    await until(() => f.stats().fixes === ROUTE.length, 'fixes from the recreated file');
     expect(f.resolvedFormat).toBe('jsonl');
-    await waitFor(() => logLines.some((l) => l.msg === 'telemetry file readable again'), 'the recovery log line');
+    await until(() => logLines.some((l) => l.msg === 'telemetry file readable again'), 'the recovery log line');
   });
 
   it('an empty file is fine at start; its format is detected when lines arrive', async () => {
@@ -188,7 +182,7 @@ describe('TelemetryFeed: reading and following', () => {
     expect(f.resolvedFormat).toBeUndefined();
     expect(f.positionAt(T, 2000)).toEqual({ status: 'no_fix', reason: 'no GPS fix received yet' });
     await appendJsonlFile(path, FIRST, { ts: 'iso' });
-    await waitFor(() => f.stats().fixes === 11, 'fixes in the once-empty file');
+    await until(() => f.stats().fixes === 11, 'fixes in the once-empty file');
     expect(f.resolvedFormat).toBe('jsonl');
   });
 
@@ -231,12 +225,12 @@ describe('TelemetryFeed: reading and following', () => {
     await appendFile(path, 'y'.repeat(100_000));
     await sleep(40);
     await appendFile(path, `zzz\n${jsonlLines(REST).join('\n')}\n`);
-    await waitFor(() => f.stats().fixes === 21, 'fixes after the overlong line');
+    await until(() => f.stats().fixes === 21, 'fixes after the overlong line');
     expect(f.stats()).toMatchObject({ errors: 1, lines: 22 });
     expect(warnings().map((w) => w.line)).toEqual([12]);
     // Line numbering continues after the dropped line: the next bad line is 23.
     await appendFile(path, 'oops\n');
-    await waitFor(() => f.stats().errors === 2, 'the bad line');
+    await until(() => f.stats().errors === 2, 'the bad line');
     expect(warnings().map((w) => w.line)).toEqual([12, 23]);
   });
 
