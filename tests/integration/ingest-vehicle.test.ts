@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import type { FramePosition } from '../../core/types.js';
 import { metricValue, runCamera, testCamera, type Harness } from '../helpers/pipeline.js';
-import { straightRoute, writeJsonlFile, writeNmeaFile } from '../helpers/telemetry-fixtures.js';
+import { straightRoute, writeJsonlFile, writeNmeaFile } from '../helpers/fixtures/telemetry.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A recorded patrol-vehicle video (the real Oxford street clip, 3.84 s) with a GPS sidecar, decoded by real

@@ -13,7 +13,7 @@ import { RulesStage } from '../../pipeline/rules-stage.js';
 import { composeScene, type PlacedObject, type SceneObject } from '../../pipeline/scenario/compose.js';
 import type { Hit } from '../../rules/types.js';
 import { memoryLogger, runCamera } from '../helpers/pipeline.js';
-import { distanceM, type LatLon } from '../helpers/telemetry-fixtures.js';
+import { distanceM, type LatLon } from '../helpers/fixtures/telemetry.js';
 
 // The vehicle two-pass stall rule (rules/vehicle.ts, wired in pipeline/rules-stage.ts) end to end with the real
 // things: a 60 s video composed by real ffmpeg from the real Oxford street, with a real crop of a food cart's

@@ -12,7 +12,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-const INVALID = 'tests/unit/config/fixtures/invalid.yaml';
+const INVALID = 'tests/helpers/fixtures/config/invalid.yaml';
 
 describe('streetwatch validate-config', () => {
   it('exits 0 with a one-line summary for the demo config', async () => {
@@ -42,7 +42,7 @@ describe('streetwatch validate-config', () => {
   });
 
   it('points a YAML syntax error at its line', async () => {
-    const file = 'tests/unit/config/fixtures/syntax-error.yaml';
+    const file = 'tests/helpers/fixtures/config/syntax-error.yaml';
     const r = await cli('validate-config', file);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:4:32  cameras[0].source.url  YAML: this string has no closing quote`);

@@ -14,7 +14,7 @@ import { sameOrigin, startHttpServer } from '../../../console/server.js';
 import { IncidentStore } from '../../../dispatcher/incidents/store.js';
 import { MANIFEST_FILE, sha256Hex } from '../../../dispatcher/evidence/manifest.js';
 import { memoryLogger, metricValue } from '../../helpers/pipeline.js';
-import { hit, T } from '../dispatcher/incidents/fixtures.js';
+import { hit, T } from '../../helpers/factories.js';
 import { sleep } from '../../helpers/wait.js';
 
 // The console server on its own (no pipeline): an in-memory store with one incident, an evidence folder with

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHAIN_FILE, readChain } from '../../../../dispatcher/evidence/chain.js';
 import { sha256Hex } from '../../../../dispatcher/evidence/manifest.js';
-import { addPackage, cleanup, tempDir } from './fixture.js';
+import { addPackage, cleanup, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 afterEach(cleanup);
 

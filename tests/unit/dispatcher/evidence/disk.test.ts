@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StreetwatchError } from '../../../../core/errors.js';
 import { diskError, diskProblemInText } from '../../../../dispatcher/evidence/disk.js';
 import { cutCopy, extractStill } from '../../../../dispatcher/evidence/media.js';
-import { cleanup, tempDir } from './fixture.js';
+import { cleanup, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 afterEach(cleanup);
 

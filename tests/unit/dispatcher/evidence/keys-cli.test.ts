@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../../cli/main.js';
 import { createKeyFiles, loadKeyFiles, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../../../dispatcher/evidence/keys.js';
-import { addPackage, cleanup, tempDir } from './fixture.js';
+import { addPackage, cleanup, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 afterEach(() => {
   cleanup();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, parseManifest, serialiseManifest, sha256Hex, signatureProblem, signManifest, type Manifest } from '../../../../dispatcher/evidence/manifest.js';
 import { isoInZone } from '../../../../core/time.js';
-import { KEYS, OTHER_KEYS } from './fixture.js';
+import { KEYS, OTHER_KEYS } from '../../../helpers/fixtures/evidence.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth, keeps array order, drops undefined, adds no whitespace', () => {

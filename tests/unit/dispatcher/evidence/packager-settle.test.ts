@@ -9,7 +9,7 @@ import { StreetwatchError } from '../../../../core/errors.js';
 import { createLogger } from '../../../../core/log.js';
 import { createMetrics } from '../../../../core/metrics.js';
 import { EvidencePackager, type EvidenceRequest } from '../../../../dispatcher/evidence/packager.js';
-import { cleanup, KEYS, tempDir } from './fixture.js';
+import { cleanup, KEYS, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 /**
  * The packager's failure path with fake ffmpeg jobs, so the timing is ours: one still fails at once (the disk

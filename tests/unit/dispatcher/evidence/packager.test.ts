@@ -8,7 +8,7 @@ import { EvidencePackager, type EvidenceRequest } from '../../../../dispatcher/e
 import { extractStill, ringEndMs, segmentsCovering, type Segment } from '../../../../dispatcher/evidence/media.js';
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
-import { addPackage, cleanup, KEYS, tempDir } from './fixture.js';
+import { addPackage, cleanup, KEYS, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 afterEach(cleanup);
 

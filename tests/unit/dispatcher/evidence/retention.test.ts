@@ -6,7 +6,7 @@ import { CHAIN_FILE, signRetired } from '../../../../dispatcher/evidence/chain.j
 import { canonicalJson } from '../../../../dispatcher/evidence/manifest.js';
 import { applyRetention, selectForDeletion, type RetentionCandidate } from '../../../../dispatcher/evidence/retention.js';
 import { verifyEvidence } from '../../../../dispatcher/evidence/verify.js';
-import { addPackage, cleanup, KEYS, OTHER_KEYS, tempDir } from './fixture.js';
+import { addPackage, cleanup, KEYS, OTHER_KEYS, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 afterEach(cleanup);
 const DAY = 86_400_000;

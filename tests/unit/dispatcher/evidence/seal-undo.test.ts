@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHAIN_FILE } from '../../../../dispatcher/evidence/chain.js';
 import { sealPackage } from '../../../../dispatcher/evidence/seal.js';
 import { verifyEvidence } from '../../../../dispatcher/evidence/verify.js';
-import { addPackage, cleanup, KEYS, tempDir } from './fixture.js';
+import { addPackage, cleanup, KEYS, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 /**
  * The chain line is the last write of a package. On a full disk it can fail after writing part of the line

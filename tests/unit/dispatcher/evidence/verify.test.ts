@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CHAIN_FILE } from '../../../../dispatcher/evidence/chain.js';
 import { canonicalJson, signManifest, type Manifest } from '../../../../dispatcher/evidence/manifest.js';
 import { verifyEvidence, type VerifyProblem } from '../../../../dispatcher/evidence/verify.js';
-import { addPackage, cleanup, KEYS, OTHER_KEYS, tempDir } from './fixture.js';
+import { addPackage, cleanup, KEYS, OTHER_KEYS, tempDir } from '../../../helpers/fixtures/evidence.js';
 
 afterEach(cleanup);
 

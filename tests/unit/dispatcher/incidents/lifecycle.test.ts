@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyStatus, markDispatched, nextState } from '../../../../dispatcher/incidents/lifecycle.js';
 import { incidentFromHit } from '../../../../dispatcher/incidents/match.js';
 import type { IncidentState, TicketStatus } from '../../../../dispatcher/incidents/types.js';
-import { hit, T } from './fixtures.js';
+import { hit, T } from '../../../helpers/factories.js';
 
 describe('incident lifecycle', () => {
   it.each<[IncidentState, TicketStatus, IncidentState | undefined]>([

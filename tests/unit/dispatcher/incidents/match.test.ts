@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, extendIncident, incidentFromHit, samePlace } from '../../../../dispatcher/incidents/match.js';
 import type { Incident } from '../../../../dispatcher/incidents/types.js';
-import { hit, MIN, T } from './fixtures.js';
+import { hit, MIN, T } from '../../../helpers/factories.js';
 
 const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
 const open = (over: Partial<Incident> = {}): Incident => ({ ...incidentFromHit('inc-1', hit(0), T), ...over });

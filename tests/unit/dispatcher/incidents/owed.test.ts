@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { updateDue } from '../../../../dispatcher/incidents/owed.js';
-import { MIN, T } from './fixtures.js';
+import { MIN, T } from '../../../helpers/factories.js';
 
 describe('updateDue', () => {
   // confirmed at T; one update per minute of the violation, counted from the confirmation

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import { operatorClose, operatorReject, reopenForRedispatch } from '../../../../dispatcher/incidents/lifecycle.js';
 import type { Incident } from '../../../../dispatcher/incidents/types.js';
-import { hit, MIN, T } from './fixtures.js';
+import { hit, MIN, T } from '../../../helpers/factories.js';
 
 // What the console asks of the store: filtered search, operator actions, re-dispatch, history, scoreboard.
 const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };

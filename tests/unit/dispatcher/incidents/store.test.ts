@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import type { TicketStatus } from '../../../../dispatcher/incidents/types.js';
-import { hit, MIN, T } from './fixtures.js';
+import { hit, MIN, T } from '../../../helpers/factories.js';
 
 const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
 const ids = () => {

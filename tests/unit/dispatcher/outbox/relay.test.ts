@@ -4,7 +4,7 @@ import { StreetwatchError } from '../../../../core/errors.js';
 import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import { OutboxRelay } from '../../../../dispatcher/outbox/relay.js';
 import { MemoryTicketSink } from '../../../../dispatcher/sink/memory.js';
-import { hit, MIN, T } from '../incidents/fixtures.js';
+import { hit, MIN, T } from '../../../helpers/factories.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 const log = createLogger({ level: 'silent' });

@@ -16,7 +16,7 @@ import {
   straightRoute,
   writeJsonlFile,
   writeNmeaFile,
-} from '../../../helpers/telemetry-fixtures.js';
+} from '../../../helpers/fixtures/telemetry.js';
 import { sleep, waitFor } from '../../../helpers/wait.js';
 
 const T = Date.UTC(2024, 4, 1, 0, 0, 0);

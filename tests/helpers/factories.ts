@@ -1,5 +1,5 @@
-import type { Box } from '../../../../detectors/contract.js';
-import type { Hit } from '../../../../rules/types.js';
+import type { Box } from '../../detectors/contract.js';
+import type { Hit } from '../../rules/types.js';
 
 export const T = Date.UTC(2026, 10, 27, 2, 0);
 export const MIN = 60_000;
