@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { applyStatus, markDispatched, nextState } from '../../../../dispatcher/incidents/lifecycle.js';
+import { applyStatus, markDispatched, nextState, operatorClose, operatorReject, reopenForRedispatch } from '../../../../dispatcher/incidents/lifecycle.js';
 import { incidentFromHit } from '../../../../dispatcher/incidents/match.js';
-import type { IncidentState, TicketStatus } from '../../../../dispatcher/incidents/types.js';
+import type { Incident, IncidentState, TicketStatus } from '../../../../dispatcher/incidents/types.js';
 import { hit, T } from '../../../helpers/factories.js';
 
 describe('incident lifecycle', () => {
@@ -31,5 +31,23 @@ describe('incident lifecycle', () => {
     const done = applyStatus(sent, 'resolved', T + 500, T + 600)!;
     expect(done).toMatchObject({ state: 'resolved', closedMs: T + 500, updatedMs: T + 600 });
     expect(applyStatus(done, 'resolved', T + 700, T + 800)).toBeUndefined();
+  });
+});
+
+describe('operator lifecycle', () => {
+  const inc = { id: 'i', state: 'dispatched', updatedMs: 0 } as Incident;
+  it.each([
+    ['confirmed', true, true],
+    ['dispatched', true, true],
+    ['acknowledged', true, true],
+    ['resolved', true, false],
+    ['rejected', false, false],
+  ] as const)('%s: false positive %s, close %s', (state, reject, close) => {
+    expect(operatorReject({ ...inc, state }, 'x', undefined, 1) !== undefined).toBe(reject);
+    expect(operatorClose({ ...inc, state }, 'x', undefined, 1) !== undefined).toBe(close);
+  });
+  it('reopening keeps the first closing out of the record and counts the re-dispatch', () => {
+    const closed = operatorClose(inc, 'x', 'n', 5)!;
+    expect(reopenForRedispatch(closed, 6)).toEqual({ id: 'i', state: 'confirmed', updatedMs: 6, redispatches: 1 });
   });
 });

@@ -2,10 +2,10 @@ import { appendFile, mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStreetwatchError, type StreetwatchError } from '../../../../core/errors.js';
-import { createLogger, type Logger } from '../../../../core/log.js';
-import { TelemetryFeed, type TelemetryFeedOptions } from '../../../../pipeline/sources/telemetry/feed.js';
-import { TelemetryTrack } from '../../../../pipeline/sources/telemetry/track.js';
+import { isStreetwatchError, type StreetwatchError } from '../../../../../core/errors.js';
+import { createLogger, type Logger } from '../../../../../core/log.js';
+import { TelemetryFeed, type TelemetryFeedOptions } from '../../../../../pipeline/sources/telemetry/feed.js';
+import { TelemetryTrack } from '../../../../../pipeline/sources/telemetry/track.js';
 import {
   appendJsonlFile,
   appendNmeaFile,
@@ -16,8 +16,8 @@ import {
   straightRoute,
   writeJsonlFile,
   writeNmeaFile,
-} from '../../../helpers/fixtures/telemetry.js';
-import { sleep, waitFor } from '../../../helpers/wait.js';
+} from '../../../../helpers/fixtures/telemetry.js';
+import { sleep, waitFor } from '../../../../helpers/wait.js';
 
 const T = Date.UTC(2024, 4, 1, 0, 0, 0);
 const FROM = { lat: 31.2304, lon: 121.4737 };

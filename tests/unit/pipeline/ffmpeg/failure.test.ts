@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFfmpegFailure, parseInputVideoCodec } from '../../../pipeline/ffmpeg/failure.js';
+import { classifyFfmpegFailure, parseInputVideoCodec } from '../../../../pipeline/ffmpeg/failure.js';
 
 const ctx = (sourceKind: 'rtsp' | 'file', lines: string[]) => ({ cameraId: 'cam-1', sourceKind, input: 'x', code: 1, signal: null, stderrTail: lines });
 

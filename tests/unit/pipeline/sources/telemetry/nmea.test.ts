@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NmeaParser, nmeaChecksum, nmeaCoordToDegrees, parseNmea } from '../../../../pipeline/sources/telemetry/nmea.js';
-import { distanceM, ggaSentence, nmeaLines, nmeaSentence, rmcSentence, straightRoute } from '../../../helpers/fixtures/telemetry.js';
+import { NmeaParser, nmeaChecksum, nmeaCoordToDegrees, parseNmea } from '../../../../../pipeline/sources/telemetry/nmea.js';
+import { distanceM, ggaSentence, nmeaLines, nmeaSentence, rmcSentence, straightRoute } from '../../../../helpers/fixtures/telemetry.js';
 
 /** The textbook RMC sentence (its checksum 6A is the published one). */
 const CLASSIC_RMC = '$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameAssembler, parseShowinfoLine } from '../../../pipeline/ffmpeg/frame-assembler.js';
+import { FrameAssembler, parseShowinfoLine } from '../../../../pipeline/ffmpeg/frame-assembler.js';
 
 describe('parseShowinfoLine', () => {
   it.each([

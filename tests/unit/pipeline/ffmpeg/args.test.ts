@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decoderArgs, frameFilter, type DecoderArgsSpec } from '../../../pipeline/ffmpeg/args.js';
+import { decoderArgs, frameFilter, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
 
 const base: DecoderArgsSpec = {
   input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JsonlParser, detectTelemetryFormat, parseJsonl, parseJsonlTs, sniffTelemetryFormat } from '../../../../pipeline/sources/telemetry/jsonl.js';
-import { jsonlLines, nmeaLines, straightRoute } from '../../../helpers/fixtures/telemetry.js';
+import { JsonlParser, detectTelemetryFormat, parseJsonl, parseJsonlTs, sniffTelemetryFormat } from '../../../../../pipeline/sources/telemetry/jsonl.js';
+import { jsonlLines, nmeaLines, straightRoute } from '../../../../helpers/fixtures/telemetry.js';
 
 const T = Date.UTC(2024, 4, 1, 0, 0, 0); // 2024-05-01T08:00:00+08:00
 

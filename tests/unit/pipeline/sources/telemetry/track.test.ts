@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FramePosition, GeoFix } from '../../../../core/types.js';
-import { TelemetryTrack } from '../../../../pipeline/sources/telemetry/track.js';
-import { straightRoute } from '../../../helpers/fixtures/telemetry.js';
+import type { FramePosition, GeoFix } from '../../../../../core/types.js';
+import { TelemetryTrack } from '../../../../../pipeline/sources/telemetry/track.js';
+import { straightRoute } from '../../../../helpers/fixtures/telemetry.js';
 
 const T = Date.UTC(2024, 4, 1, 0, 0, 0);
 const MAX_GAP = 5000;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadImageFrame } from '../../../../detectors/image.js';
+import { loadImageFrame } from '../../../detectors/image.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sw-image-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
