@@ -10,21 +10,6 @@ import type { Frame } from '../../core/types.js';
 import { CameraRunner, type CameraDeps } from '../../pipeline/camera.js';
 import { createTelemetryPositionSource } from '../../pipeline/sources/vehicle.js';
 
-/** A camera with test-friendly defaults (short backoff, small frames) and the given overrides. */
-export function testCamera(over: Partial<ResolvedCamera> & Pick<ResolvedCamera, 'id' | 'source'>): ResolvedCamera {
-  return {
-    enabled: true,
-    zones: [],
-    sampling: { mode: 'keyframes' },
-    frame: { width: 320, height: 180 },
-    ring: { enabled: false, segmentSec: 2, keepMinutes: 1 },
-    watchdogSec: 8,
-    reconnect: { initialSec: 0.5, maxSec: 2, factor: 2, jitter: 0.2 },
-    ...over,
-    detectors: over.detectors ?? [],
-  };
-}
-
 /** Captures log lines as parsed objects, so tests can assert on what was logged. */
 export function memoryLogger(level = 'debug'): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

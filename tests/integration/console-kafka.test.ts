@@ -2,6 +2,7 @@ import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ticketStatusV1 } from '../../dispatcher/ticket/schema.js';
 import { startConsoleFixture, type ConsoleFixture } from '../helpers/console.js';
+import { statusReport } from '../helpers/factories.js';
 import { createConsumer, createProducer, headersOf, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -44,7 +45,7 @@ describe('console with Kafka', () => {
     await producer.connect();
     const report = (ticketId: string, squad: string, status: string) => ({
       key: squad,
-      value: JSON.stringify({ schema: 'streetwatch.ticket-status/1', ticketId, status, squad, at: new Date().toISOString() }),
+      value: JSON.stringify(statusReport({ ticketId, status, squad, at: new Date().toISOString() })),
     });
     // the message's content is not an authentication: a system that can write the topic may claim any squad
     await producer.send({ topic: topics.ticketStatus, acks: -1, messages: [report(id, 'someone-else', 'rejected_false_positive'), report('no-such-ticket', 'sq-1', 'resolved')] });

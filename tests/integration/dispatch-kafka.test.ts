@@ -13,6 +13,7 @@ import { ticketV1, type TicketV1 } from '../../dispatcher/ticket/schema.js';
 import { runCameraToEnd } from '../../pipeline/eval.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
 import type { Hit } from '../../rules/types.js';
+import { statusReport } from '../helpers/factories.js';
 import { createConsumer, headersOf, createProducer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/wait.js';
@@ -112,7 +113,7 @@ describe('dispatch end to end (real video, real Kafka)', () => {
         // a squad system sends garbage first, then resolves A; the garbage is dead-lettered, A is resolved
         await sendStatus('{"not": "a status"');
         const a = tickets[0]!.ticket.ticketId;
-        await sendStatus(JSON.stringify({ schema: 'streetwatch.ticket-status/1', ticketId: a, status: 'resolved', squad: 'sq-ne', at: new Date(h.atMs).toISOString() }));
+        await sendStatus(JSON.stringify(statusReport({ ticketId: a, status: 'resolved', squad: 'sq-ne', at: new Date(h.atMs).toISOString() })));
         await waitFor(() => stage.store.get(a)?.state === 'resolved', 60_000, 'A resolved');
         await waitFor(() => deadLetters.length === 1, 60_000, 'the dead letter');
       }

@@ -11,6 +11,7 @@ import { verifyEvidence } from '../../dispatcher/evidence/verify.js';
 import type { Hit } from '../../rules/types.js';
 import { Registry } from 'prom-client';
 import { createMetrics } from '../../core/metrics.js';
+import { hitAt, statusReport } from '../helpers/factories.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { memoryLogger, metricValue } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/wait.js';
@@ -38,20 +39,8 @@ function config(dataDir: string, over: Partial<Record<string, unknown>> = {}): C
   });
 }
 
-const hit = (sec: number, box: Hit['box'] = [0.7, 0.7, 0.8, 0.9]): Hit => ({
-  type: 'stacking',
-  cameraId: 'cam-a',
-  zoneId: 'z1',
-  box,
-  score: 0.9,
-  firstSeenMs: START + (sec - 1) * 1000,
-  atMs: START + sec * 1000,
-  dwellSec: 1,
-  trackIds: [1],
-  objects: [{ trackId: 1, semantic: 'static_object', detector: 'static-object' }],
-  frame: { cameraId: 'cam-a', seq: sec, wallMs: START + sec * 1000, ptsSec: sec },
-  shadow: false,
-});
+/** The pile in z1 confirmed `sec` seconds into the clip, on its frame `sec` (evidence is cut from the file by PTS). */
+const hit = (sec: number, box: Hit['box'] = [0.7, 0.7, 0.8, 0.9]): Hit => hitAt(START + sec * 1000, { box, dwellSec: 1, seq: sec, ptsSec: sec });
 
 describe('DispatchStage (embedded transport, real evidence)', () => {
   it('tickets a new incident with signed evidence from the recorded file, folds repeats, and follows the squad\'s reports', async () => {
@@ -105,7 +94,7 @@ describe('DispatchStage (embedded transport, real evidence)', () => {
     // the squad's reports move the incident forward; garbage is dead-lettered and changes nothing
     expect(await status.deliver('garbage')).toBe('dead_lettered');
     expect(sink.topic('dlq').length).toBe(1);
-    const report = (s: string) => JSON.stringify({ schema: 'streetwatch.ticket-status/1', ticketId: ticket.ticketId, status: s, squad: 'sq-1', at: '2026-06-01T10:05:00+08:00' });
+    const report = (s: string) => JSON.stringify(statusReport({ ticketId: ticket.ticketId, status: s, squad: 'sq-1', at: '2026-06-01T10:05:00+08:00' }));
     expect(await status.deliver(report('accepted'))).toBe('handled');
     expect(stage.store.get(ticket.ticketId)!.state).toBe('acknowledged');
     await status.deliver(report('rejected_false_positive'));

@@ -16,6 +16,7 @@ import { EvidencePackager, type EvidencePackagerOptions, type EvidenceRequest } 
 import { configSchema } from '../../config/schema.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { createTransport } from '../../dispatcher/transport.js';
+import { hitAt } from '../helpers/factories.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -202,13 +203,12 @@ describe.skipIf(cannotMount !== undefined)('the dispatch stage on a 2 MB evidenc
     await stage.start();
     try {
       const frame = oxfordFrame(320, 180, 50);
-      stage.onHit({
-        type: 'stacking', cameraId: 'cam-oxford-1', zoneId: 'z1', box: [0.3, 0.6, 0.45, 0.9], score: 0.9,
-        firstSeenMs: base + 500, atMs: base + 2000, dwellSec: 2, trackIds: [1],
-        objects: [{ trackId: 1, semantic: 'static_object', detector: 'static-object' }],
-        frame: { cameraId: 'cam-oxford-1', seq: 50, wallMs: base + 2000, ptsSec: 2 }, shadow: false,
-        snapshot: { width: frame.width, height: frame.height, data: frame.data },
-      });
+      stage.onHit(
+        hitAt(base + 2000, {
+          cameraId: 'cam-oxford-1', box: [0.3, 0.6, 0.45, 0.9], firstSeenMs: base + 500, dwellSec: 2, seq: 50, ptsSec: 2,
+          snapshot: { width: frame.width, height: frame.height, data: frame.data },
+        }),
+      );
       await stage.idle();
       const [inc] = stage.store.list();
       expect(stage.store.ticket(inc!.id)).toMatchObject({ squad: 'sq-1' });

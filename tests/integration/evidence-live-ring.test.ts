@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema, resolveCamera } from '../../config/schema.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
-import type { Hit } from '../../rules/types.js';
+import { hitAt } from '../helpers/factories.js';
 import { oxfordFrame } from '../helpers/frames.js';
 import { ensureTestClip } from '../helpers/media.js';
 import { memoryLogger, runCamera } from '../helpers/pipeline.js';
@@ -38,13 +38,10 @@ describe('evidence from a live ring', () => {
       await waitFor(() => existsSync(ring) && readdirSync(ring).length >= 4, 30_000, 'four ring segments');
       const now = Date.now();
       const frame = oxfordFrame(640, 360, 10);
-      const hit: Hit = {
-        type: 'stacking', cameraId: 'cam-live', zoneId: 'z1', box: [0.6, 0.6, 0.8, 0.9], score: 0.9,
-        firstSeenMs: now - 6000, atMs: now, dwellSec: 6, trackIds: [1],
-        objects: [{ trackId: 1, semantic: 'static_object', detector: 'static-object' }],
-        frame: { cameraId: 'cam-live', seq: 1, wallMs: now }, shadow: false,
+      const hit = hitAt(now, {
+        cameraId: 'cam-live', box: [0.6, 0.6, 0.8, 0.9], dwellSec: 6, seq: 1,
         snapshot: { width: frame.width, height: frame.height, data: frame.data },
-      };
+      });
       stage.onHit(hit);
       await stage.idle();
       const id = stage.store.list()[0]!.id;

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import { ensureTestClip, makeAudioOnlyFile, makeCorruptClip, makeUnsupportedCodecClip } from '../helpers/media.js';
-import { metricValue, runCamera, testCamera, type Harness } from '../helpers/pipeline.js';
+import { testCamera } from '../helpers/factories.js';
+import { metricValue, runCamera, type Harness } from '../helpers/pipeline.js';
 import { listProcesses } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 

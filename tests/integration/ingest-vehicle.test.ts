@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
 import type { FramePosition } from '../../core/types.js';
-import { metricValue, runCamera, testCamera, type Harness } from '../helpers/pipeline.js';
+import { testCamera } from '../helpers/factories.js';
+import { metricValue, runCamera, type Harness } from '../helpers/pipeline.js';
 import { straightRoute, writeJsonlFile, writeNmeaFile } from '../helpers/fixtures/telemetry.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -2,14 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { iou } from '../../core/box.js';
+import { coverage, iou } from '../../core/box.js';
 import { resolveAsset } from '../../core/assets.js';
 import { createLogger } from '../../core/log.js';
 import type { Frame } from '../../core/types.js';
 import type { Box, Detection } from '../../detectors/contract.js';
 import staticObject from '../../detectors/static-change/index.js';
 import { composeScene, type SceneObject } from '../../pipeline/scenario/compose.js';
-import { runCamera, testCamera } from '../helpers/pipeline.js';
+import { testCamera } from '../helpers/factories.js';
+import { runCamera } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/wait.js';
 
 // The real Oxford street (ping-pong looped, its real pedestrians walking) with a real crop of the stacked
@@ -27,11 +28,7 @@ const crates = (appear: number, leave: number): SceneObject => ({
 });
 
 /** Share of box `a` inside `b` grown by `pad` (one working pixel: the detector sees 160 columns). */
-function inside(a: Box, b: Box, pad = 1 / 160): number {
-  const iw = Math.min(a[2], b[2] + pad) - Math.max(a[0], b[0] - pad);
-  const ih = Math.min(a[3], b[3] + pad) - Math.max(a[1], b[1] - pad);
-  return iw <= 0 || ih <= 0 ? 0 : (iw * ih) / ((a[2] - a[0]) * (a[3] - a[1]));
-}
+const inside = (a: Box, b: Box, pad = 1 / 160): number => coverage(a, [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad]);
 
 async function scene(name: string, duration: number, objects: SceneObject[]): Promise<{ frames: Frame[]; truth: Box[] }> {
   const video = join(dir, `${name}.mp4`);

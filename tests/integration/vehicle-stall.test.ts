@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, resolveCamera } from '../../config/schema.js';
 import { resolveAsset } from '../../core/assets.js';
+import { coverage } from '../../core/box.js';
 import type { Frame } from '../../core/types.js';
 import type { Box } from '../../detectors/contract.js';
 import { createRegistry } from '../../detectors/index.js';
@@ -13,7 +14,7 @@ import { RulesStage } from '../../pipeline/rules-stage.js';
 import { composeScene, type PlacedObject, type SceneObject } from '../../pipeline/scenario/compose.js';
 import type { Hit } from '../../rules/types.js';
 import { memoryLogger, runCamera } from '../helpers/pipeline.js';
-import { distanceM, type LatLon } from '../helpers/fixtures/telemetry.js';
+import { distanceM, offsetM, type LatLon } from '../helpers/fixtures/telemetry.js';
 
 // The vehicle two-pass stall rule (rules/vehicle.ts, wired in pipeline/rules-stage.ts) end to end with the real
 // things: a 60 s video composed by real ffmpeg from the real Oxford street, with a real crop of a food cart's
@@ -47,11 +48,8 @@ const CONTROL: [number, number] = [24, 30];
 const PASS2: [number, number] = [44, 52];
 
 const ORIGIN: LatLon = { lat: 31.2304, lon: 121.4737 };
-/** A point `east` and `north` metres from the origin (flat earth: fine over a few hundred metres). */
-const at = (east: number, north: number): LatLon => ({
-  lat: ORIGIN.lat + north / 111_195,
-  lon: ORIGIN.lon + east / (111_195 * Math.cos((ORIGIN.lat * Math.PI) / 180)),
-});
+/** A point `east` and `north` metres from the origin. */
+const at = (east: number, north: number): LatLon => offsetM(ORIGIN, east, north);
 const A = at(0, 0);
 const B = at(250, 0);
 const C = at(80, 0);
@@ -184,13 +182,6 @@ async function runPatrol(telemetryFile: string): Promise<Run> {
 const sec = (ms: number) => (ms - T0) / 1000;
 const within = (s: number, [a, b]: [number, number]) => s >= a && s <= b;
 
-/** Share of box `a` inside box `b`. */
-function inside(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  return iw <= 0 || ih <= 0 ? 0 : (iw * ih) / ((a[2] - a[0]) * (a[3] - a[1]));
-}
-
 let placed: PlacedObject[];
 
 beforeAll(async () => {
@@ -232,9 +223,9 @@ describe('vehicle stall rule: the same stall at the same place on two passes', (
     expect(STALL_LIKE.has(hit.objects[0]!.semantic)).toBe(true);
     expect(hit.objects.map((o) => o.semantic)).toContain('person');
     expect(hit.objects.every((o) => o.detector === 'yolox-nano-416')).toBe(true);
-    expect(inside(hit.box, placed[2]!.box)).toBeGreaterThan(0.9);
+    expect(coverage(hit.box, placed[2]!.box)).toBeGreaterThan(0.9);
     const atHit = r.seen.find((s) => s.seq === hit.frame.seq)!;
-    expect(atHit.persons.some((b) => inside(b, placed[2]!.box) > 0.9), 'a person of the pasted stall in the hit frame').toBe(true);
+    expect(atHit.persons.some((b) => coverage(b, placed[2]!.box) > 0.9), 'a person of the pasted stall in the hit frame').toBe(true);
   });
 
   it('does not fire when the second pass is at another spot, farther than sameSpotMeters', async () => {

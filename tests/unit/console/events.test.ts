@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IncidentFeed, type FeedMessage } from '../../../console/events.js';
 import type { IncidentQuery } from '../../../dispatcher/incidents/store.js';
 import type { Incident } from '../../../dispatcher/incidents/types.js';
+import { incident } from '../../helpers/factories.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 
 /** A store of incidents in memory: search honours updatedSinceMs, as the real one does. */
@@ -11,7 +12,7 @@ function fakeStore(rows: { incident: Incident; squad?: string }[]) {
     search: (q: IncidentQuery) => rows.filter((r) => r.incident.updatedMs >= (q.updatedSinceMs ?? 0)).sort((a, b) => a.incident.updatedMs - b.incident.updatedMs),
   };
 }
-const inc = (id: string, createdMs: number, updatedMs = createdMs) => ({ id, createdMs, updatedMs, state: 'confirmed' }) as Incident;
+const inc = (id: string, createdMs: number, updatedMs = createdMs) => incident({ id, createdMs, updatedMs });
 
 function setup() {
   let now = 10_000;

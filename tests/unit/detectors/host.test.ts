@@ -1,11 +1,11 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { createLogger } from '../../../core/log.js';
 import { createMetrics } from '../../../core/metrics.js';
 import type { Frame } from '../../../core/types.js';
-import { DETECTOR_API, defineDetector, type Detection, type DetectorManifest } from '../../../detectors/contract.js';
+import { defineDetector, type Detection, type DetectorManifest } from '../../../detectors/contract.js';
 import { DetectorHost, type DetectorHostOptions } from '../../../detectors/host.js';
+import { fakeManifest, frame } from '../../helpers/factories.js';
 import { sleep } from '../../helpers/wait.js';
 
 /** What the fake detector does on its n-th detect call (1-based, over all its instances). */
@@ -18,17 +18,7 @@ type Behaviour = (batch: readonly Frame[], call: number, signal: AbortSignal) =>
 function fakeDetector(behaviour: Behaviour, over: Partial<DetectorManifest> = {}) {
   const stats = { created: 0, closed: 0, warmups: 0, calls: 0, batches: [] as number[][], inFlight: 0, maxInFlight: 0, signals: [] as AbortSignal[], forgotten: [] as string[] };
   const def = defineDetector({
-    manifest: {
-      id: 'fake',
-      version: '1.0.0',
-      api: `^${DETECTOR_API}`,
-      labels: ['crate', 'person', 'toothbrush'],
-      labelMap: { crate: 'goods', person: 'person', toothbrush: null },
-      input: { width: 8, height: 8, pixelFormat: 'rgb24' },
-      maxBatch: 2,
-      options: z.strictObject({}),
-      ...over,
-    },
+    manifest: fakeManifest({ labels: ['crate', 'person', 'toothbrush'], labelMap: { crate: 'goods', person: 'person', toothbrush: null }, ...over }),
     create() {
       const instance = ++stats.created;
       let closed = false;
@@ -63,8 +53,8 @@ function fakeDetector(behaviour: Behaviour, over: Partial<DetectorManifest> = {}
   return { def, stats };
 }
 
-const frames = (n: number, from = 0): Frame[] =>
-  Array.from({ length: n }, (_, i) => ({ cameraId: `cam-${(from + i) % 3}`, seq: from + i, ptsSec: 0, wallMs: 0, width: 8, height: 8, format: 'rgb24' as const, data: Buffer.alloc(192) }));
+/** `n` frames from seq `from` on, of three cameras in turn. */
+const frames = (n: number, from = 0): Frame[] => Array.from({ length: n }, (_, i) => frame(`cam-${(from + i) % 3}`, from + i));
 
 /** One crate per frame whose score encodes the frame's seq, so order can be checked. */
 const perFrame: Behaviour = async (batch) => batch.map((f) => [{ box: [0.1, 0.1, 0.5, 0.5], score: f.seq / 1000, label: 'crate' }]);

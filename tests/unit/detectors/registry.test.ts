@@ -2,23 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DETECTOR_API, defineDetector, type DetectorDefinition, type DetectorManifest } from '../../../detectors/contract.js';
 import { DetectorRegistry, parseDetectorOptions, validateDefinition } from '../../../detectors/registry.js';
+import { fakeManifest } from '../../helpers/factories.js';
 import { sleep } from '../../helpers/wait.js';
 
 const options = z.strictObject({ threshold: z.number().min(0).max(1).default(0.4), classes: z.array(z.string()).optional() });
 
 function fake(id = 'fake', over: Partial<DetectorManifest> = {}): DetectorDefinition {
   return defineDetector({
-    manifest: {
-      id,
-      version: '1.2.0',
-      api: `^${DETECTOR_API}`,
-      labels: ['crate', 'toothbrush'],
-      labelMap: { crate: 'goods', toothbrush: null },
-      input: { width: 32, height: 32, pixelFormat: 'rgb24' },
-      maxBatch: 2,
-      options,
-      ...over,
-    },
+    manifest: fakeManifest({ id, version: '1.2.0', labels: ['crate', 'toothbrush'], labelMap: { crate: 'goods', toothbrush: null }, input: { width: 32, height: 32, pixelFormat: 'rgb24' }, options, ...over }),
     create: () => ({ detect: async (b) => b.map(() => []), close: async () => {} }),
   });
 }

@@ -1,28 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { configSchema, type Config } from '../../../config/schema.js';
 import { StreetwatchError } from '../../../core/errors.js';
 import { createMetrics } from '../../../core/metrics.js';
-import type { Frame } from '../../../core/types.js';
-import { defineDetector, DETECTOR_API, type Detection } from '../../../detectors/contract.js';
+import { defineDetector, type Detection } from '../../../detectors/contract.js';
 import { DetectorRegistry } from '../../../detectors/registry.js';
 import { DetectionStage } from '../../../pipeline/detect-stage.js';
+import { fakeManifest, fileCamera, frame, testConfig } from '../../helpers/factories.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 
 /** A fake detector that reports one box per frame and records what it was asked and told. */
 function fakeDetector(id: string, journal: { created: unknown[]; batches: string[][]; forgotten: string[]; closed: number }) {
   return defineDetector({
-    manifest: {
-      id,
-      version: '1.0.0',
-      api: `^${DETECTOR_API}`,
-      labels: ['thing', 'noise'],
-      labelMap: { thing: 'goods', noise: null },
-      input: { width: 8, height: 8, pixelFormat: 'rgb24' },
-      maxBatch: 2,
-      options: z.strictObject({ score: z.number().default(0.5) }),
-    },
+    manifest: fakeManifest({ id, labels: ['thing', 'noise'], labelMap: { thing: 'goods', noise: null }, options: z.strictObject({ score: z.number().default(0.5) }) }),
     create(options) {
       journal.created.push(options);
       return {
@@ -50,16 +40,7 @@ function fakeDetector(id: string, journal: { created: unknown[]; batches: string
  */
 function modelDetector(id: string, state: { bad: boolean; crash?: boolean; created: number; batches: string[][] }) {
   return defineDetector({
-    manifest: {
-      id,
-      version: '2.0.0',
-      api: `^${DETECTOR_API}`,
-      labels: ['thing'],
-      labelMap: { thing: 'goods' },
-      input: { width: 8, height: 8, pixelFormat: 'rgb24' },
-      maxBatch: 4,
-      options: z.strictObject({}),
-    },
+    manifest: fakeManifest({ id, version: '2.0.0', maxBatch: 4 }),
     create() {
       if (state.bad) {
         throw new StreetwatchError('MODEL_HASH_MISMATCH', `detector '${id}': model file /m/${id}.onnx is not the file models/${id}.json pins`, {
@@ -79,11 +60,8 @@ function modelDetector(id: string, state: { bad: boolean; crash?: boolean; creat
   });
 }
 
-function config(cameras: unknown[]): Config {
-  return configSchema.parse({ version: 1, cameras });
-}
-const cam = (id: string, detectors: unknown[]) => ({ id, source: { kind: 'file', path: '/x.mp4' }, detectors });
-const frame = (cameraId: string, seq: number): Frame => ({ cameraId, seq, ptsSec: seq, wallMs: seq, width: 8, height: 8, format: 'rgb24', data: Buffer.alloc(192) });
+const config = (cameras: unknown[]) => testConfig({ cameras });
+const cam = (id: string, detectors: unknown[]) => fileCamera(id, { detectors });
 
 function setup() {
   const journal = { created: [] as unknown[], batches: [] as string[][], forgotten: [] as string[], closed: 0 };
@@ -208,7 +186,7 @@ describe('DetectionStage', () => {
       const { model, stage } = setupModel();
       model.bad = false;
       model.crash = true;
-      const cfg = configSchema.parse({ version: 1, detection: { restartBudget: { max: 0 } }, cameras: [cam('a', [{ id: 'model' }])] });
+      const cfg = testConfig({ detection: { restartBudget: { max: 0 } }, cameras: [cam('a', [{ id: 'model' }])] });
       await stage.applyPerCamera(cfg);
       await stage.run([frame('a', 1)]);
       expect(stage.status()[0]!.state).toBe('failed');

@@ -1,23 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { configSchema } from '../../../config/schema.js';
 import { createMetrics } from '../../../core/metrics.js';
 import type { Frame, FramePosition } from '../../../core/types.js';
 import type { Detection } from '../../../detectors/contract.js';
 import type { FrameDetections } from '../../../pipeline/detect-stage.js';
 import { RulesStage } from '../../../pipeline/rules-stage.js';
 import type { Hit } from '../../../rules/types.js';
+import { detection, fileCamera, frame, testConfig } from '../../helpers/factories.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 
-const config = configSchema.parse({
-  version: 1,
-  cameras: [{
-    id: 'cam', source: { kind: 'file', path: '/x.mp4' },
-    zones: [{ id: 'ns', kind: 'no_stacking', polygon: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]], rules: { stacking: { dwell: 20 } } }],
-  }],
+const config = testConfig({
+  cameras: [fileCamera('cam', { zones: [{ id: 'ns', kind: 'no_stacking', polygon: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]], rules: { stacking: { dwell: 20 } } }] })],
 });
-const frame = (seq: number): Frame => ({ cameraId: 'cam', seq, ptsSec: seq, wallMs: 1_800_000_000_000 + seq * 1000, width: 1, height: 1, format: 'rgb24', data: Buffer.alloc(3) });
-const crate = (jitter: number): Detection => ({ box: [0.3 + jitter, 0.6, 0.4, 0.8 + jitter], score: 0.9, label: 'static_object', semantic: 'static_object' });
+/** Frame `seq` of camera `cameraId`, one a second: the rules count dwell in wall time. */
+const second = (seq: number, cameraId = 'cam'): Frame => frame(cameraId, seq, { wallMs: 1_800_000_000_000 + seq * 1000 });
+const crate = (jitter: number): Detection => detection([0.3 + jitter, 0.6, 0.4, 0.8 + jitter], 'static_object', { score: 0.9 });
 
 describe('RulesStage', () => {
   it('turns 30 s of a jittering static object into exactly one stacking hit, and shadow detections into shadow hits', async () => {
@@ -27,7 +24,7 @@ describe('RulesStage', () => {
     stage.apply(config);
     for (let s = 0; s <= 30; s++) {
       const fd: FrameDetections = {
-        frame: frame(s),
+        frame: second(s),
         results: [
           { detector: 'static-object', version: '1', mode: 'active', detections: [crate((s % 3) * 0.003)] },
           { detector: 'candidate', version: '1', mode: 'shadow', detections: s > 5 ? [{ ...crate(0), box: [0.6, 0.6, 0.7, 0.8] }] : [] },
@@ -46,8 +43,7 @@ describe('RulesStage', () => {
 
   it('routes a vehicle camera to the two-pass reducer: one hit on the second pass at one place, none on the first', async () => {
     const ring = [[121.48, 31.23], [121.484, 31.23], [121.484, 31.234], [121.48, 31.234], [121.48, 31.23]] as [number, number][];
-    const vehicleConfig = configSchema.parse({
-      version: 1,
+    const vehicleConfig = testConfig({
       cameras: [{
         id: 'van',
         source: { kind: 'vehicle', video: { kind: 'file', path: '/x.mp4' }, telemetry: { path: '/x.nmea' }, revisit: { sameSpotMeters: 20 } },
@@ -58,12 +54,12 @@ describe('RulesStage', () => {
     const stage = new RulesStage({ metrics: createMetrics(new Registry()), log: memoryLogger().log, onHit: (h) => void hits.push(h) });
     stage.apply(vehicleConfig);
     const stall: Detection[] = [
-      { box: [0.4, 0.5, 0.5, 0.7], score: 0.9, label: 'cart', semantic: 'cart' },
-      { box: [0.52, 0.4, 0.56, 0.72], score: 0.9, label: 'person', semantic: 'person' },
+      detection([0.4, 0.5, 0.5, 0.7], 'cart', { score: 0.9 }),
+      detection([0.52, 0.4, 0.56, 0.72], 'person', { score: 0.9 }),
     ];
     const at = (lat: number): FramePosition => ({ status: 'fix', lat, lon: 121.482, gapMs: 0 });
     const send = (sec: number, position: FramePosition | undefined, dets: Detection[]) =>
-      stage.process({ frame: { ...frame(sec), cameraId: 'van', ...(position ? { position } : {}) }, results: [{ detector: 'yolox', version: '1', mode: 'active', detections: dets }], failed: [] });
+      stage.process({ frame: { ...second(sec, 'van'), ...(position ? { position } : {}) }, results: [{ detector: 'yolox', version: '1', mode: 'active', detections: dets }], failed: [] });
     // first pass: the stall for 5 s, then the vehicle drives on
     for (let s = 0; s < 5; s++) await send(s, at(31.2325), stall);
     await send(5, at(31.2335), []);

@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { configSchema, type Config } from '../../../config/schema.js';
+import type { Config } from '../../../config/schema.js';
 import { resolveAsset } from '../../../core/assets.js';
 import { StreetwatchError } from '../../../core/errors.js';
 import { createMetrics } from '../../../core/metrics.js';
-import { defineDetector, DETECTOR_API } from '../../../detectors/contract.js';
+import { defineDetector } from '../../../detectors/contract.js';
 import { DetectorRegistry } from '../../../detectors/registry.js';
 import { DetectionStage } from '../../../pipeline/detect-stage.js';
 import { Runtime } from '../../../pipeline/runtime.js';
+import { fakeManifest, testConfig } from '../../helpers/factories.js';
 import { memoryLogger } from '../../helpers/pipeline.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -22,16 +22,7 @@ const video = resolveAsset('oxford_towncentre_pedestrians.mp4');
 /** A detector with a model file that can be "corrupt": while `file.bad`, create() fails as a hash mismatch does. */
 function detector(id: string, file: { bad: boolean }, seen: string[]) {
   return defineDetector({
-    manifest: {
-      id,
-      version: '1.0.0',
-      api: `^${DETECTOR_API}`,
-      labels: ['thing'],
-      labelMap: { thing: 'goods' },
-      input: { width: 8, height: 8, pixelFormat: 'rgb24' },
-      maxBatch: 8,
-      options: z.strictObject({}),
-    },
+    manifest: fakeManifest({ id, maxBatch: 8 }),
     create() {
       if (file.bad) {
         throw new StreetwatchError('MODEL_HASH_MISMATCH', `detector '${id}': model file /models/${id}.onnx is not the file models/${id}.json pins; replace it`, {
@@ -72,7 +63,7 @@ function setup(cameras: unknown[]) {
     .register('bad-model', async () => detector('bad-model', file, seen));
   const metrics = createMetrics(new Registry());
   const { log, lines } = memoryLogger('info');
-  const config = (cams: unknown[]): Config => configSchema.parse({ version: 1, storage: { dataDir }, cameras: cams });
+  const config = (cams: unknown[]): Config => testConfig({ storage: { dataDir }, cameras: cams });
   const runtime = new Runtime({
     config: config(cameras),
     baseDir: dataDir,

@@ -2,11 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { FrameScheduler } from '../../../pipeline/scheduler.js';
 import { createMetrics } from '../../../core/metrics.js';
-import type { Frame } from '../../../core/types.js';
-
-function frame(cameraId: string, seq: number): Frame {
-  return { cameraId, seq, ptsSec: seq, wallMs: seq * 1000, width: 1, height: 1, format: 'rgb24', data: Buffer.alloc(3) };
-}
+import { frame } from '../../helpers/factories.js';
 
 function setup(queueCapacity = 2, maxFrameAgeMs = 10_000) {
   let now = 0;

@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { Box, SemanticLabel } from '../../../detectors/contract.js';
+import type { Box } from '../../../detectors/contract.js';
 import type { Track } from '../../../pipeline/tracker.js';
 import { evaluateRules } from '../../../rules/engine.js';
 import type { FiredMap, RuleZone } from '../../../rules/types.js';
+import { T, track, TZ as tz } from '../../helpers/factories.js';
 
-// 2026-11-27 (Friday) 10:00 in Shanghai
-const T = Date.UTC(2026, 10, 27, 2, 0);
-const tz = 'Asia/Shanghai';
 const left: [number, number][] = [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]];
 const right: [number, number][] = [[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]];
 
 const zone = (over: Partial<RuleZone> & Pick<RuleZone, 'id' | 'kind'>): RuleZone => ({ polygon: left, timezone: tz, ...over }) as RuleZone;
-const track = (id: number, semantic: SemanticLabel, box: Box, stillFor: number, over: Partial<Track> = {}): Track => ({
-  id, semantic, label: semantic, detector: 'd', box, lastBox: box, score: 0.8, firstSeenMs: T - stillFor * 1000, lastSeenMs: T, hits: 10,
-  anchor: [(box[0] + box[2]) / 2, box[3]], stillSinceMs: T - stillFor * 1000, ...over,
-});
 const run = (zones: RuleZone[], tracks: Track[], fired: FiredMap = new Map(), tMs = T) =>
   evaluateRules({ cameraId: 'cam', zones, tracks, tMs, frame: { cameraId: 'cam', seq: 7, wallMs: tMs }, shadow: false }, fired);
 

@@ -5,11 +5,9 @@ import type { Box, SemanticLabel } from '../../../detectors/contract.js';
 import type { Track } from '../../../pipeline/tracker.js';
 import type { Hit, RuleZone } from '../../../rules/types.js';
 import { DEFAULT_VEHICLE_PARAMS, emptyVehicleState, evaluateVehicle, haversineMeters, vehicleParams, type VehicleParams, type VehicleState } from '../../../rules/vehicle.js';
+import { T, track, TZ as tz } from '../../helpers/factories.js';
+import { offsetM } from '../../helpers/fixtures/telemetry.js';
 
-// 2026-11-27 (Friday) 10:00 in Shanghai
-const T = Date.UTC(2026, 10, 27, 2, 0);
-const tz = 'Asia/Shanghai';
-const M = 1 / 111_195; // degrees of latitude per metre
 
 const fence = (lon1: number, lat1: number, lon2: number, lat2: number) => ({
   type: 'Polygon' as const,
@@ -23,16 +21,15 @@ const shop = { id: 'shop-1', name: '福州路文具店' };
 
 type Geo = { lat: number; lon: number };
 const A: Geo = { lat: 31.2325, lon: 121.482 };
-const north = (p: Geo, m: number): Geo => ({ lat: p.lat + m * M, lon: p.lon });
+const north = (p: Geo, m: number): Geo => offsetM(p, 0, m);
 const AWAY = north(A, 120); // still in the no_vending fence, well away from A
 const IN_MARKET: Geo = { lat: 31.2318, lon: 121.48125 };
 const fix = (p: Geo): FramePosition => ({ status: 'fix', lat: p.lat, lon: p.lon, gapMs: 100 });
 
-const track = (id: number, semantic: SemanticLabel, box: Box, tMs: number): Track => ({
-  id, semantic, label: semantic, detector: 'd', box, lastBox: box, score: 0.8, firstSeenMs: tMs, lastSeenMs: tMs, hits: 1, anchor: [(box[0] + box[2]) / 2, box[3]], stillSinceMs: tMs,
-});
-const cart = (t: number) => track(1, 'cart', [0.4, 0.5, 0.5, 0.7], t);
-const vendor = (t: number) => track(2, 'person', [0.52, 0.4, 0.56, 0.72], t);
+/** A track first seen in the frame at `tMs`: on a moving camera stillness means nothing, only where and when. */
+const sighting = (id: number, semantic: SemanticLabel, box: Box, tMs: number): Track => track(id, semantic, box, 0, { atMs: tMs, hits: 1 });
+const cart = (t: number) => sighting(1, 'cart', [0.4, 0.5, 0.5, 0.7], t);
+const vendor = (t: number) => sighting(2, 'person', [0.52, 0.4, 0.56, 0.72], t);
 const stallScene = (t: number) => [cart(t), vendor(t)];
 
 interface Step {
@@ -78,8 +75,8 @@ describe('vehicle stalls: two passes at one place', () => {
     ['one long pass with the detector losing the stall for 3 min while stopped', [...pass(0, A, 5).slice(0, 5), { sec: 100, pos: fix(A), tracks: () => [] }, ...pass(200, A, 5)]],
     ['two passes at different spots (60 m apart)', [...pass(0, A), ...pass(300, north(A, 60))]],
     ['a cart with nobody beside it', [...pass(0, A, 5, (t) => [cart(t)]), ...pass(300, A, 5, (t) => [cart(t)])]],
-    ['a cart with a person far from it in the image', [...pass(0, A, 5, (t) => [cart(t), track(2, 'person', [0.9, 0.3, 0.95, 0.5], t)]), ...pass(300, A, 5, (t) => [cart(t), track(2, 'person', [0.9, 0.3, 0.95, 0.5], t)])]],
-    ['a static-object region, meaningless on a moving camera', [...pass(0, A, 5, (t) => [track(1, 'static_object', [0.4, 0.5, 0.5, 0.7], t), vendor(t)]), ...pass(300, A, 5, (t) => [track(1, 'static_object', [0.4, 0.5, 0.5, 0.7], t), vendor(t)])]],
+    ['a cart with a person far from it in the image', [...pass(0, A, 5, (t) => [cart(t), sighting(2, 'person', [0.9, 0.3, 0.95, 0.5], t)]), ...pass(300, A, 5, (t) => [cart(t), sighting(2, 'person', [0.9, 0.3, 0.95, 0.5], t)])]],
+    ['a static-object region, meaningless on a moving camera', [...pass(0, A, 5, (t) => [sighting(1, 'static_object', [0.4, 0.5, 0.5, 0.7], t), vendor(t)]), ...pass(300, A, 5, (t) => [sighting(1, 'static_object', [0.4, 0.5, 0.5, 0.7], t), vendor(t)])]],
     ['a vendor and cart outside the no_vending geofence', [...pass(0, { lat: 31.2325, lon: 121.49 }), ...pass(300, { lat: 31.2325, lon: 121.49 })]],
     ['the second pass without a fix', [...pass(0, A), ...pass(300, A).map((s) => ({ ...s, pos: { status: 'no_fix', reason: 'gap' } as FramePosition }))]],
     ['the second pass with no position at all', [...pass(0, A), ...pass(300, A).map((s) => ({ ...s, pos: undefined }))]],
@@ -199,17 +196,17 @@ describe('vehicle stalls: two passes at one place', () => {
 });
 
 describe('vehicle stacking and door_front', () => {
-  const goods = (t: number) => [track(5, 'goods', [0.2, 0.6, 0.3, 0.8], t)];
+  const goods = (t: number) => [sighting(5, 'goods', [0.2, 0.6, 0.3, 0.8], t)];
   it('goods at one place on two passes are stacking; a lone static object is not', () => {
     const noStacking = zone({ id: 'ns', kind: 'no_stacking', geofence: noVending.geofence!, rules: { stacking: { dwell: 120 } } });
     expect(drive([noStacking], [...pass(0, A, 3, goods), ...pass(300, A, 3, goods)]).hits).toEqual([expect.objectContaining({ type: 'stacking', zoneId: 'ns', trackIds: [5] })]);
-    const region = (t: number) => [track(5, 'static_object', [0.2, 0.6, 0.3, 0.8], t)];
+    const region = (t: number) => [sighting(5, 'static_object', [0.2, 0.6, 0.3, 0.8], t)];
     expect(drive([noStacking], [...pass(0, A, 3, region), ...pass(300, A, 3, region)]).hits).toEqual([]);
   });
 
   it('a table outside a shop on two passes is door_front and names the shop', () => {
     const frontage = zone({ id: 'sf', kind: 'shopfront', shop, geofence: noVending.geofence!, rules: { door_front: { dwell: 120 } } });
-    const table = (t: number) => [track(6, 'table', [0.2, 0.6, 0.3, 0.8], t)];
+    const table = (t: number) => [sighting(6, 'table', [0.2, 0.6, 0.3, 0.8], t)];
     const { hits } = drive([frontage], [...pass(0, A, 3, table), ...pass(300, A, 3, table)]);
     expect(hits).toEqual([expect.objectContaining({ type: 'door_front', zoneId: 'sf', shop, trackIds: [6] })]);
   });

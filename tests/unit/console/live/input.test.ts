@@ -5,7 +5,7 @@ import { liveOutputArgs, mpeg1Fps, outputSizeParser, streamHeader } from '../../
 import { StreetwatchError } from '../../../../core/errors.js';
 import { PROJECT_ROOT } from '../../../../core/paths.js';
 import { SOURCE_CLIP } from '../../../helpers/media.js';
-import { testCamera } from '../../../helpers/pipeline.js';
+import { testCamera } from '../../../helpers/factories.js';
 
 const telemetry = { format: 'auto' as const, path: 'track.nmea', maxGapSec: 5 };
 

@@ -7,7 +7,8 @@ import type { LiveConfig } from '../../../../config/console.js';
 import type { ResolvedCamera } from '../../../../config/schema.js';
 import { LiveHub, type LiveHubOptions } from '../../../../console/live/hub.js';
 import { closeSocket, type LiveSocket } from '../../../../console/live/stream.js';
-import { memoryLogger, testCamera } from '../../../helpers/pipeline.js';
+import { testCamera } from '../../../helpers/factories.js';
+import { memoryLogger } from '../../../helpers/pipeline.js';
 import { sleep, waitFor } from '../../../helpers/wait.js';
 
 /**

@@ -3,6 +3,7 @@ import type { Frame } from '../../../../core/types.js';
 import { detectorOnLanes, onnxDetectorFromManifest } from '../../../../detectors/onnx/detector.js';
 import { loadModelDetectorManifests, type ModelDetectorManifest } from '../../../../detectors/onnx/manifest.js';
 import type { RawOutput, RunLane } from '../../../../detectors/onnx/session.js';
+import { frame } from '../../../helpers/factories.js';
 import { sleep } from '../../../helpers/wait.js';
 
 /**
@@ -11,7 +12,8 @@ import { sleep } from '../../../helpers/wait.js';
  * another frame's class, or in another position, was mixed up on the way.
  */
 const real = loadModelDetectorManifests();
-const frame = (grey: number, w = 64, h = 36): Frame => ({ cameraId: `g${grey}`, seq: grey, ptsSec: 0, wallMs: 0, width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, grey) });
+/** A 64×36 frame all of one grey level, named after it. */
+const greyFrame = (level: number): Frame => frame(`g${level}`, level, { width: 64, height: 36, fill: level });
 const signal = () => new AbortController().signal;
 
 class FakeLane implements RunLane {
@@ -66,7 +68,7 @@ describe('tensor batches', () => {
     const lane = new FakeLane(m, yoloxOutputs);
     const inst = detectorOnLanes(m, onnxDetectorFromManifest(m).manifest.options.parse({ classes: m.classes.slice(0, 20) }), [lane]);
     const greys = [3, 1, 7, 0, 5, 2];
-    const out = await inst.detect(greys.map((g) => frame(g)), signal());
+    const out = await inst.detect(greys.map((g) => greyFrame(g)), signal());
     expect(lane.runs).toEqual([4, 2]);
     expect(out.map((d) => d.map((x) => x.label))).toEqual(greys.map((g) => [m.classes[g]]));
   });
@@ -86,7 +88,7 @@ describe('tensor batches', () => {
       return { [m.outputs[0]!.name]: { data: Float32Array.from(rows), dims: [rows.length / 6, 6] }, [m.perImageCounts!]: { data: counts, dims: [batch] } };
     });
     const inst = detectorOnLanes(m, onnxDetectorFromManifest(m).manifest.options.parse({}), [lane]);
-    const out = await inst.detect([frame(2), frame(9), frame(4)], signal());
+    const out = await inst.detect([greyFrame(2), greyFrame(9), greyFrame(4)], signal());
     expect(out.map((d) => d.map((x) => x.label))).toEqual([[m.classes[2]], [m.classes[9], m.classes[9]], [m.classes[4], m.classes[4], m.classes[4]]]);
     // PicoDet boxes are frame pixels, normalised by the frame size
     expect(out[1]![1]!.box).toEqual([10 / 64, 0, 18 / 64, 30 / 36]);
@@ -101,7 +103,7 @@ describe('the pool', () => {
     const lanes = [new FakeLane(m, yoloxOutputs), new FakeLane(m, yoloxOutputs)];
     const inst = detectorOnLanes(m, onnxDetectorFromManifest(m).manifest.options.parse({ concurrency: 2 }), lanes);
     const greys = [4, 8, 15, 16, 23, 42];
-    const out = await inst.detect(greys.map((g) => frame(g)), signal());
+    const out = await inst.detect(greys.map((g) => greyFrame(g)), signal());
     expect(out.map((d) => d.map((x) => x.label))).toEqual(greys.map((g) => [m.classes[g]]));
     expect(lanes.map((l) => l.runs.length).reduce((a, b) => a + b)).toBe(6);
     expect(lanes.every((l) => l.runs.length >= 2 && l.maxInFlight === 1)).toBe(true);
@@ -114,8 +116,8 @@ describe('the pool', () => {
     lane.release = async () => void (released = true);
     const inst = detectorOnLanes(m, onnxDetectorFromManifest(m).manifest.options.parse({}), [lane]);
     const ac = new AbortController();
-    const first = inst.detect([frame(1)], signal());
-    const second = inst.detect([frame(2)], ac.signal);
+    const first = inst.detect([greyFrame(1)], signal());
+    const second = inst.detect([greyFrame(2)], ac.signal);
     ac.abort();
     await expect(second).rejects.toMatchObject({ code: 'DETECTOR_TIMEOUT' });
     const closing = inst.close();

@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../../../core/types.js';
 import { placement, Preprocessor, toNormX, toNormY, type InputSpec } from '../../../../detectors/onnx/preprocess.js';
+import { frame } from '../../../helpers/factories.js';
 
 const spec = (over: Partial<InputSpec>): InputSpec => ({
   tensor: 'images', shape: [1, 3, 8, 8], width: 8, height: 8, resize: 'letterbox-topleft', colour: 'RGB', scale: 1, mean: [0, 0, 0], std: [1, 1, 1], pad: 114, ...over,
 });
-const frame = (w: number, h: number, rgb: [number, number, number]): Frame => {
-  const data = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < w * h; i++) data.set(rgb, i * 3);
-  return { cameraId: 'c', seq: 0, ptsSec: 0, wallMs: 0, width: w, height: h, format: 'rgb24', data };
-};
+/** A w×h frame of one colour. */
+const plain = (w: number, h: number, rgb: [number, number, number]): Frame => frame('c', 0, { width: w, height: h, fill: rgb });
 /** Channel c of the 8×8 image in slot 0 as rows of numbers, rounded. */
 const rows = (out: Float32Array, c: number, W = 8, H = 8) => Array.from({ length: H }, (_, y) => [...out.subarray(c * W * H + y * W, c * W * H + (y + 1) * W)].map((v) => Math.round(v)));
 
@@ -50,7 +48,7 @@ describe('Preprocessor', () => {
   it('letterboxes top-left in BGR with pad 114 and keeps raw values', () => {
     const pre = new Preprocessor(spec({ colour: 'BGR' }));
     const out = new Float32Array(pre.imageSize);
-    pre.write(frame(16, 8, [10, 20, 30]), out);
+    pre.write(plain(16, 8, [10, 20, 30]), out);
     // 16×8 → 8×4 in rows 0..3, rows 4..7 padding; B, G, R planes
     const want = (v: number) => [...Array(4).fill(Array(8).fill(v)), ...Array(4).fill(Array(8).fill(114))];
     expect(rows(out, 0)).toEqual(want(30));
@@ -61,33 +59,33 @@ describe('Preprocessor', () => {
   it('centres the letterbox (YOLOv8): equal bands above and below, or left and right', () => {
     const pre = new Preprocessor(spec({ resize: 'letterbox-centre', scale: 1 / 255 }));
     const out = new Float32Array(pre.imageSize);
-    pre.write(frame(16, 8, [255, 0, 0]), out);
+    pre.write(plain(16, 8, [255, 0, 0]), out);
     const pad = Math.round(114 / 255);
     expect(out[0]).toBeCloseTo(114 / 255);
     expect(rows(out, 0).map((r) => r[0])).toEqual([pad, pad, 1, 1, 1, 1, pad, pad]);
     const tall = new Float32Array(pre.imageSize);
-    pre.write(frame(4, 8, [255, 255, 255]), tall);
+    pre.write(plain(4, 8, [255, 255, 255]), tall);
     expect(rows(tall, 1)[3]).toEqual([pad, pad, 1, 1, 1, 1, pad, pad]);
   });
 
   it('applies scale, mean and std per channel and stretches (PicoDet)', () => {
     const pre = new Preprocessor(spec({ resize: 'stretch', scale: 1, mean: [100, 50, 0], std: [2, 5, 10] }));
     const out = new Float32Array(pre.imageSize);
-    pre.write(frame(3, 5, [110, 60, 20]), out);
+    pre.write(plain(3, 5, [110, 60, 20]), out);
     expect(rows(out, 0)).toEqual(Array(8).fill(Array(8).fill(5)));
     expect(rows(out, 1)).toEqual(Array(8).fill(Array(8).fill(2)));
     expect(rows(out, 2)).toEqual(Array(8).fill(Array(8).fill(2)));
   });
 
   it('interpolates bilinearly with half-pixel centres (as cv2.resize INTER_LINEAR)', () => {
-    const up = frame(2, 1, [0, 0, 0]);
+    const up = plain(2, 1, [0, 0, 0]);
     up.data.set([200, 200, 200], 3);
     const pre = new Preprocessor(spec({ width: 4, height: 1, resize: 'stretch', shape: [1, 3, 1, 4] }));
     const out = new Float32Array(pre.imageSize);
     pre.write(up, out);
     expect([...out.subarray(0, 4)].map(Math.round)).toEqual([0, 50, 150, 200]);
     // 4 → 2 samples at source x 0.5 and 2.5: means of the pairs
-    const down = frame(4, 1, [0, 0, 0]);
+    const down = plain(4, 1, [0, 0, 0]);
     down.data.set([0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40]);
     const pre2 = new Preprocessor(spec({ width: 2, height: 1, resize: 'stretch', shape: [1, 3, 1, 2] }));
     const out2 = new Float32Array(pre2.imageSize);
@@ -98,7 +96,7 @@ describe('Preprocessor', () => {
   it('puts each frame of a batch in its own slot and leaves the others alone', () => {
     const pre = new Preprocessor(spec({ resize: 'stretch' }));
     const out = new Float32Array(pre.imageSize * 2).fill(-1);
-    pre.write(frame(4, 4, [7, 8, 9]), out, 1);
+    pre.write(plain(4, 4, [7, 8, 9]), out, 1);
     expect(out.subarray(0, pre.imageSize).every((v) => v === -1)).toBe(true);
     expect(rows(out.subarray(pre.imageSize), 2)).toEqual(Array(8).fill(Array(8).fill(9)));
   });
@@ -106,8 +104,8 @@ describe('Preprocessor', () => {
   it('follows a change of frame size (new tables) and refills the padding it no longer covers', () => {
     const pre = new Preprocessor(spec({}));
     const out = new Float32Array(pre.imageSize);
-    expect(pre.write(frame(8, 8, [1, 1, 1]), out)).toMatchObject({ nw: 8, nh: 8 });
-    const p = pre.write(frame(16, 8, [2, 2, 2]), out);
+    expect(pre.write(plain(8, 8, [1, 1, 1]), out)).toMatchObject({ nw: 8, nh: 8 });
+    const p = pre.write(plain(16, 8, [2, 2, 2]), out);
     expect(p).toMatchObject({ nw: 8, nh: 4, srcW: 16 });
     expect(rows(out, 0).map((r) => r[7])).toEqual([2, 2, 2, 2, 114, 114, 114, 114]);
   });

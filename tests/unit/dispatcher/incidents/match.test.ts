@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, extendIncident, incidentFromHit, samePlace } from '../../../../dispatcher/incidents/match.js';
 import type { Incident } from '../../../../dispatcher/incidents/types.js';
-import { hit, MIN, T } from '../../../helpers/factories.js';
-
-const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
-const open = (over: Partial<Incident> = {}): Incident => ({ ...incidentFromHit('inc-1', hit(0), T), ...over });
+import { hit, incident as open, MATCH_PARAMS as P, MIN, T } from '../../../helpers/factories.js';
 
 describe('samePlace', () => {
   it.each([
@@ -60,7 +57,7 @@ describe('incidents from hits', () => {
     expect(inc).toMatchObject({ id: 'inc-1', state: 'confirmed', hits: 1, firstSeenMs: T - 20_000, confirmedMs: T, lastSeenMs: T, detectors: ['static-object'] });
     const later = extendIncident(inc, hit(3, { cameraId: 'cam-b', trackIds: [9], objects: [{ trackId: 9, semantic: 'goods', detector: 'yolox-nano-416' }] }), T + 3 * MIN);
     expect(later).toMatchObject({ hits: 2, firstSeenMs: T - 20_000, confirmedMs: T, lastSeenMs: T + 3 * MIN, cameras: ['cam-a', 'cam-b'], trackIds: [1, 9], detectors: ['static-object', 'yolox-nano-416'], dwellSec: 200 });
-    expect(later.frames).toEqual({ confirmed: inc.frames.confirmed, latest: { cameraId: 'cam-a', seq: 3, wallMs: T + 3 * MIN } });
+    expect(later.frames).toEqual({ confirmed: inc.frames.confirmed, latest: { cameraId: 'cam-b', seq: 3, wallMs: T + 3 * MIN } });
     // the box grows around the hits of its own camera only
     expect(later.box).toEqual([0.2, 0.6, 0.3, 0.8]);
     expect(extendIncident(inc, hit(2, {}, [0.25, 0.55, 0.35, 0.8]), T).box).toEqual([0.2, 0.55, 0.35, 0.8]);

@@ -5,18 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import type { Incident, TicketStatus } from '../../../../dispatcher/incidents/types.js';
-import { hit, MIN, T } from '../../../helpers/factories.js';
-
-const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
-const ids = () => {
-  let n = 0;
-  return () => `inc-${++n}`;
-};
-const fresh = (file = ':memory:') => {
-  const s = new IncidentStore(file, ids());
-  s.start();
-  return s;
-};
+import { hit, incidentStore as fresh, MATCH_PARAMS as P, MIN, T } from '../../../helpers/factories.js';
 
 describe('IncidentStore', () => {
   it('repeated sightings of one violation make one incident and one ticket; a recurrence after the cool-down makes a second', () => {
@@ -125,7 +114,7 @@ describe('IncidentStore', () => {
   it('says which file it cannot open', () => {
     const notADir = join(mkdtempSync(join(tmpdir(), 'sw-store-')), 'plain-file');
     writeFileSync(notADir, 'x');
-    const s = new IncidentStore(join(notADir, 'x.db'), ids());
+    const s = new IncidentStore(join(notADir, 'x.db'), () => 'inc-1');
     let err: unknown;
     try {
       s.start();

@@ -4,16 +4,13 @@ import { StreetwatchError } from '../../../../core/errors.js';
 import { IncidentStore } from '../../../../dispatcher/incidents/store.js';
 import { OutboxRelay } from '../../../../dispatcher/outbox/relay.js';
 import { MemoryTicketSink } from '../../../../dispatcher/sink/memory.js';
-import { hit, MIN, T } from '../../../helpers/factories.js';
+import { hit, incidentStore, MATCH_PARAMS as P, T } from '../../../helpers/factories.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 const log = createLogger({ level: 'silent' });
-const P = { cooldownMs: 30 * MIN, sameSpotMeters: 25 };
 
 function storeWithTickets(n: number): IncidentStore {
-  let k = 0;
-  const s = new IncidentStore(':memory:', () => `inc-${++k}`);
-  s.start();
+  const s = incidentStore();
   for (let i = 0; i < n; i++) {
     const { incident } = s.recordHit(hit(i, {}, [0.05 + i * 0.2, 0.6, 0.1 + i * 0.2, 0.8]), P, T + i);
     s.addTicket({ incidentId: incident!.id, squad: `sq-${i % 2}`, ticket: { id: incident!.id }, topic: 'tickets' }, T + i);

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { kafkaSchema } from '../../../../config/dispatch.js';
 import { ACKS_ALL, KafkaStatusSource, KafkaTicketSink, type KafkaClient } from '../../../../dispatcher/sink/kafka.js';
 import { MemoryTicketSink } from '../../../../dispatcher/sink/memory.js';
+import { statusReport } from '../../../helpers/factories.js';
 
 /**
  * kafka.ts against a fake kafkajs client: what it asks of kafkajs (producer settings, acks, topic creation,
@@ -119,7 +120,7 @@ describe('KafkaTicketSink', () => {
 });
 
 describe('KafkaStatusSource', () => {
-  const status = { schema: 'streetwatch.ticket-status/1', ticketId: 'inc-1', status: 'on_site', squad: 'sq-wt', at: '2026-11-27T10:20:00+08:00' };
+  const status = statusReport({ status: 'on_site' });
 
   it('consumes from the beginning in its group; valid → handler, malformed → DLQ, counted, and it goes on', async () => {
     const f = fakeClient();

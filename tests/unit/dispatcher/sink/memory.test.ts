@@ -7,8 +7,9 @@ import type { StatusHandler } from '../../../../dispatcher/sink/sink.js';
 import { buildTicket, ticketContext } from '../../../../dispatcher/ticket/build.js';
 import type { TicketStatusV1 } from '../../../../dispatcher/ticket/schema.js';
 import { exampleDispatch as dispatch, exampleInput as input, EXAMPLE_T0 as T0 } from '../../../../dispatcher/ticket/example.js';
+import { statusReport } from '../../../helpers/factories.js';
 
-const status = { schema: 'streetwatch.ticket-status/1', ticketId: 'inc-1', status: 'accepted', squad: 'sq-wt', at: '2026-11-27T10:20:00+08:00' };
+const status = statusReport();
 
 describe('ticketMessage', () => {
   it('keys by squad, carries schema and ticket id headers, and round-trips', () => {

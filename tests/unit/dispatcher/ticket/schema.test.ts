@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../../core/paths.js';
 import { buildTicket, ticketContext } from '../../../../dispatcher/ticket/build.js';
 import { renderJsonSchemas } from '../../../../dispatcher/ticket/json-schema.js';
-import { TICKET_STATUS_SCHEMA_ID, ticketStatusV1, ticketV1 } from '../../../../dispatcher/ticket/schema.js';
+import { ticketStatusV1, ticketV1 } from '../../../../dispatcher/ticket/schema.js';
 import { exampleDispatch as dispatch, exampleInput as input, EXAMPLE_T0 as T0 } from '../../../../dispatcher/ticket/example.js';
+import { statusReport } from '../../../helpers/factories.js';
 
 // ajv is not a dependency of ours: it is in node_modules through fastify, and only these tests use it, as an
 // independent JSON Schema validator (the squads validate with their own; ours must agree with theirs).
@@ -25,7 +26,7 @@ function validator(path: string) {
 }
 
 const ticket = buildTicket(input(), ticketContext(dispatch, 'Asia/Shanghai', T0 + 600_000));
-const status = { schema: TICKET_STATUS_SCHEMA_ID, ticketId: ticket.ticketId, status: 'on_site', squad: 'sq-wt', at: '2026-11-27T10:20:00+08:00', officer: '31010012' };
+const status = statusReport({ ticketId: ticket.ticketId, status: 'on_site', officer: '31010012' });
 
 describe('committed JSON Schemas', () => {
   it.each(rendered.map((r) => [r.path, r.text]))('%s matches the zod schema (else run: node bin/run-ts.js scripts/gen-schemas.ts)', (path, text) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_STATUS_BYTES, parseStatus, type StatusRejectKind } from '../../../../dispatcher/ticket/status.js';
+import { statusReport } from '../../../helpers/factories.js';
 
-const valid = { schema: 'streetwatch.ticket-status/1', ticketId: 'inc-1', status: 'resolved', squad: 'sq-wt', at: '2026-11-27T11:00:00.000+08:00' };
+const valid = statusReport({ status: 'resolved', at: '2026-11-27T11:00:00.000+08:00' });
 const json = (v: unknown) => JSON.stringify(v);
 
 describe('parseStatus: the dead-letter decision', () => {
