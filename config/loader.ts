@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { StreetwatchError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { configSchema, type Config } from './schema.js';
+import { schemaNode, unwrap } from './schema-walk.js';
 
 /**
  * Reads a config file and reports every problem at once, each with the file, line and column of the YAML node
@@ -424,35 +425,23 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-// Reading zod's internal definition is the only way to learn the keys allowed at a path (issues do not carry
-// them). It is used only for "did you mean", so an unknown shape just means no suggestion.
-type AnyDef = { type: string; [k: string]: unknown };
-const defOf = (s: unknown): AnyDef | undefined => (s as { _zod?: { def?: AnyDef } } | undefined)?._zod?.def;
+// The keys allowed at a path come from the schema itself (issues do not carry them), read through
+// schema-walk.ts. They only serve "did you mean", so a shape the walk does not know just means no suggestion.
 
-function unwrap(schema: unknown): unknown {
-  let s = schema;
-  for (let i = 0; i < 32; i++) {
-    const d = defOf(s);
-    if (!d) return s;
-    if (['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch'].includes(d.type)) s = d.innerType;
-    else if (d.type === 'pipe') s = d.in;
-    else if (d.type === 'lazy') s = (d.getter as () => unknown)();
-    else return s;
-  }
-  return s;
-}
-
+/**
+ * The option of a discriminated union `schema` that `value` picks by its discriminator (undefined when none
+ * does, or the union has no discriminator); any other schema as it is. Only a union seen directly is
+ * resolved: one inside a wrapper (an optional `sampling`) is not, so its keys get no suggestion.
+ */
 function pickUnionOption(schema: unknown, value: unknown): unknown {
-  const d = defOf(schema);
-  if (!d || d.type !== 'union') return schema;
-  const options = (d.options as unknown[]) ?? [];
-  const disc = d.discriminator as string | undefined;
-  if (disc && value !== null && typeof value === 'object') {
-    const want = (value as Record<string, unknown>)[disc];
-    for (const o of options) {
-      const shape = defOf(unwrap(o))?.shape as Record<string, unknown> | undefined;
-      const lit = defOf(unwrap(shape?.[disc]));
-      if (lit?.type === 'literal' && (lit.values as unknown[]).includes(want)) return unwrap(o);
+  const n = schemaNode(schema);
+  if (!n || n.kind !== 'union') return schema;
+  if (n.discriminator && value !== null && typeof value === 'object') {
+    const want = (value as Record<string, unknown>)[n.discriminator];
+    for (const o of n.options) {
+      const option = schemaNode(unwrap(o));
+      const lit = schemaNode(unwrap(option?.kind === 'object' ? option.shape[n.discriminator] : undefined));
+      if (lit?.kind === 'literal' && lit.values.includes(want)) return unwrap(o);
     }
   }
   return undefined;
@@ -463,14 +452,14 @@ function objectKeysAt(root: unknown, path: readonly PathSeg[], data: unknown): s
   let v = data;
   for (let i = 0; i <= path.length; i++) {
     s = unwrap(pickUnionOption(s, v));
-    const d = defOf(s);
-    if (!d) return undefined;
-    if (i === path.length) return d.type === 'object' ? Object.keys(d.shape as object) : undefined;
+    const n = schemaNode(s);
+    if (!n) return undefined;
+    if (i === path.length) return n.kind === 'object' ? Object.keys(n.shape) : undefined;
     const seg = path[i]!;
-    if (d.type === 'object') s = (d.shape as Record<string, unknown>)[String(seg)];
-    else if (d.type === 'array') s = d.element;
-    else if (d.type === 'record') s = d.valueType;
-    else if (d.type === 'tuple') s = (d.items as unknown[])[Number(seg)];
+    if (n.kind === 'object') s = n.shape[String(seg)];
+    else if (n.kind === 'array') s = n.element;
+    else if (n.kind === 'record') s = n.value;
+    else if (n.kind === 'tuple') s = n.items[Number(seg)];
     else return undefined;
     v = v !== null && typeof v === 'object' ? (v as Record<PathSeg, unknown>)[seg] : undefined;
   }

@@ -3,17 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { configSchema } from '../../../config/schema.js';
+import { schemaNode, unwrap } from '../../../config/schema-walk.js';
 import { PROJECT_ROOT } from '../../../core/paths.js';
 
 /**
- * config/example.yaml is the reference for every key. These tests walk the zod schema itself, so adding a key
- * to any schema without showing (and commenting) it in example.yaml fails here instead of going undocumented.
+ * config/example.yaml is the reference for every key. These tests walk the zod schema itself (through
+ * config/schema-walk.ts, as the loader does), so adding a key to any schema without showing (and commenting)
+ * it in example.yaml fails here instead of going undocumented.
  */
-
-type Def = { type: string; [k: string]: unknown };
-const def = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
-
-const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch']);
 
 interface SchemaKeys {
   /** Every key path the schema accepts, lists written as [] (cameras[].zones[].kind); union members merged. */
@@ -29,23 +26,19 @@ interface SchemaKeys {
 export function schemaKeys(schema: unknown): SchemaKeys {
   const all = new Set<string>();
   const objects = new Map<unknown, { keys: string[]; prefixes: string[] }>();
-  const visit = (s: unknown, p: string, depth: number) => {
+  const visit = (wrapped: unknown, p: string, depth: number) => {
     if (depth > 40) throw new Error(`schema too deep at ${p}`);
-    const d = def(s);
-    if (WRAPPERS.has(d.type)) return visit(d.innerType, p, depth + 1);
-    if (d.type === 'pipe') return visit(d.in, p, depth + 1);
-    if (d.type === 'lazy') return visit((d.getter as () => unknown)(), p, depth + 1);
-    if (d.type === 'union') {
-      for (const o of d.options as unknown[]) visit(o, p, depth + 1);
-      return;
-    }
-    if (d.type === 'array') return visit(d.element, `${p}[]`, depth + 1);
-    if (d.type === 'object') {
-      const shape = d.shape as Record<string, unknown>;
-      const entry = objects.get(s) ?? { keys: Object.keys(shape), prefixes: [] };
+    const s = unwrap(wrapped);
+    const n = schemaNode(s);
+    if (n?.kind === 'union') {
+      for (const o of n.options) visit(o, p, depth + 1);
+    } else if (n?.kind === 'array') {
+      visit(n.element, `${p}[]`, depth + 1);
+    } else if (n?.kind === 'object') {
+      const entry = objects.get(s) ?? { keys: Object.keys(n.shape), prefixes: [] };
       objects.set(s, entry);
       entry.prefixes.push(p);
-      for (const [k, v] of Object.entries(shape)) {
+      for (const [k, v] of Object.entries(n.shape)) {
         const kp = p ? `${p}.${k}` : k;
         all.add(kp);
         visit(v, kp, depth + 1);
