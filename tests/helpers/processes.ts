@@ -28,3 +28,14 @@ export async function listProcesses(nameFilter: string): Promise<ProcInfo[]> {
   }
   return out;
 }
+
+/** The ffmpeg children of process `parent`, by camera (each camera's ffmpeg writes to its ring folder, ring/<camera>/). */
+export async function ffmpegByCamera(parent: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const p of await listProcesses('ffmpeg')) {
+    if (p.ppid !== parent) continue;
+    const m = /ring\/([^/]+)\//.exec(p.cmd);
+    if (m) out.set(m[1]!, p.pid);
+  }
+  return out;
+}

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +9,7 @@ import { DispatchStage } from '../../dispatcher/stage.js';
 import { createTransport } from '../../dispatcher/transport.js';
 import { runCameraToEnd } from '../../pipeline/eval.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
+import { killRuns, startRun } from '../helpers/cli.js';
 import { createConsumer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -26,11 +25,9 @@ import { sleep, waitFor } from '../helpers/wait.js';
 //     (no broker yet); the second run publishes it once, and re-reading the same video (at its own pace:
 //     realtime) extends the incident instead of making a second one.
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'sw-faults-'));
 const DOWN_MS = 30_000;
 let broker: KafkaBroker | undefined;
-const children = new Set<ChildProcess>();
 
 const CRATES = { image: 'asset:perth_fruit_market_stall.jpg', crop: [0, 520, 300, 200], width: 0.12 };
 const box = (x0: number, x1: number) => [[x0, 0.6], [x1, 0.6], [x1, 0.98], [x0, 0.98]];
@@ -99,7 +96,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killRuns();
   await broker?.stop().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 }, 90_000);
@@ -197,15 +194,7 @@ describe('dispatch under faults (real video, real Kafka)', () => {
 
   it('B: `streetwatch run` SIGKILLed after the outbox write, before publishing: the next run publishes the ticket once and extends the incident', async () => {
     const db = join(dirname(configB), 'data', 'streetwatch.db');
-    const start = () => {
-      const out: string[] = [];
-      const child = spawn(process.execPath, [join(ROOT, 'bin/streetwatch.js'), 'run', '--config', configB, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.add(child);
-      child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-      child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      return { child, out, exited };
-    };
+    const start = () => startRun(configB, { cwd: dir, args: ['--port', '0'] });
     const query = <T>(sql: string): T[] => {
       const conn = new Database(db, { readonly: true, fileMustExist: true });
       try {
@@ -224,9 +213,9 @@ describe('dispatch under faults (real video, real Kafka)', () => {
     try {
       await waitFor(() => outbox().length > 0, 120_000, 'an outbox row from run 1');
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${run1.out.join('').slice(-4000)}`);
+      throw new Error(`${(e as Error).message}\n${run1.output().slice(-4000)}`);
     }
-    run1.child.kill('SIGKILL');
+    run1.proc.kill('SIGKILL');
     expect(await run1.exited).toEqual({ code: null, signal: 'SIGKILL' });
     const rows1 = outbox();
     expect(rows1).toHaveLength(1);
@@ -255,11 +244,11 @@ describe('dispatch under faults (real video, real Kafka)', () => {
       expect(inc[0]).toMatchObject({ id: ticketId, state: 'dispatched' });
       expect(query<{ n: number }>('SELECT COUNT(*) AS n FROM tickets')[0]!.n).toBe(1);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- run 2 output (tail) ---\n${run2.out.join('').slice(-4000)}`, { cause: e });
+      throw new Error(`${(e as Error).message}\n--- run 2 output (tail) ---\n${run2.output().slice(-4000)}`, { cause: e });
     } finally {
-      run2.child.kill('SIGINT');
+      run2.proc.kill('SIGINT');
       const r = await Promise.race([run2.exited, sleep(30_000).then(() => undefined)]);
-      if (!r) run2.child.kill('SIGKILL');
+      if (!r) run2.proc.kill('SIGKILL');
     }
     expect(await run2.exited).toEqual({ code: 0, signal: null });
   }, 240_000);

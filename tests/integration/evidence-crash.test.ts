@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,10 +7,10 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/loader.js';
 import { createMetrics } from '../../core/metrics.js';
-import { PROJECT_ROOT } from '../../core/paths.js';
 import { verifyEvidence } from '../../dispatcher/evidence/verify.js';
 import { DispatchStage } from '../../dispatcher/stage.js';
 import { buildScenario } from '../../pipeline/scenario/build.js';
+import { killRuns, startRun } from '../helpers/cli.js';
 import { memoryLogger } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -23,7 +22,6 @@ import { waitFor } from '../helpers/wait.js';
 //    signed lost marker as r2, records the loss on the incident and in a metric, and verify reports it.
 
 const dir = mkdtempSync(join(tmpdir(), 'sw-evidence-crash-'));
-const children = new Set<ChildProcess>();
 const CRATES = { image: 'asset:perth_fruit_market_stall.jpg', crop: [0, 520, 300, 200], width: 0.12 };
 // One pile on the right-hand pavement from 8 s: confirmed after ≈ 20 s.
 const spec = {
@@ -52,19 +50,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
+  killRuns();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startRun(): { child: ChildProcess; out: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const out: string[] = [];
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), 'run', '--config', config, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, out, exited };
-}
+const startCrashRun = () => startRun(config, { cwd: dir, args: ['--port', '0'] });
 
 function query<T>(dataDir: string, sql: string): T[] {
   const conn = new Database(join(dataDir, 'streetwatch.db'), { readonly: true, fileMustExist: true });
@@ -84,13 +74,13 @@ describe('evidence owed at a crash', () => {
     const incidentDirs = () => (existsSync(evidence) ? readdirSync(evidence).filter((n) => !n.startsWith('.') && n !== 'chain.jsonl') : []);
 
     // run 1: killed the moment the instant package is sealed (the full one waits seconds for the ring)
-    const run1 = startRun();
+    const run1 = startCrashRun();
     try {
       await waitFor(() => incidentDirs().some((id) => existsSync(join(evidence, id, 'r1', 'manifest.json'))), 150_000, 'the instant package r1');
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${run1.out.join('').slice(-4000)}`, { cause: e });
+      throw new Error(`${(e as Error).message}\n${run1.output().slice(-4000)}`, { cause: e });
     }
-    run1.child.kill('SIGKILL');
+    run1.proc.kill('SIGKILL');
     expect(await run1.exited).toEqual({ code: null, signal: 'SIGKILL' });
     const [id] = incidentDirs();
     expect(existsSync(join(evidence, id!, 'r2'))).toBe(false);
@@ -106,7 +96,7 @@ describe('evidence owed at a crash', () => {
     rmSync(join(lostDir, 'ring'), { recursive: true, force: true });
 
     // run 2 finishes the owed package while the ring still holds its moments
-    const run2 = startRun();
+    const run2 = startCrashRun();
     try {
       await waitFor(() => existsSync(join(evidence, id!, 'r2', 'manifest.json')), 120_000, 'run 2 to seal the owed full package');
       const files = readdirSync(join(evidence, id!, 'r2'));
@@ -117,9 +107,9 @@ describe('evidence owed at a crash', () => {
       const after = await verifyEvidence(evidence, publicKey(dataDir));
       expect(after.problems).toEqual([]);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- run 2 output (tail) ---\n${run2.out.join('').slice(-4000)}`, { cause: e });
+      throw new Error(`${(e as Error).message}\n--- run 2 output (tail) ---\n${run2.output().slice(-4000)}`, { cause: e });
     } finally {
-      run2.child.kill('SIGINT');
+      run2.proc.kill('SIGINT');
       await run2.exited;
     }
 

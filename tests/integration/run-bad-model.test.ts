@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
-import { PROJECT_ROOT } from '../../core/paths.js';
-import { listProcesses } from '../helpers/processes.js';
+import { killRuns, startRun, type RunProcess } from '../helpers/cli.js';
+import { ffmpegByCamera } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 // `streetwatch run` as an operator meets a bad model file: the real CLI, real ffmpeg, the real YOLOX-Nano
@@ -39,82 +38,25 @@ function scene(cams: string[]): { dir: string; configFile: string; badFile: stri
   return { dir, configFile, badFile };
 }
 
-interface Run {
-  proc: ChildProcess;
-  lines: Record<string, unknown>[];
-  url: () => string;
-  exit: Promise<number | null>;
-  stderr: () => string;
-}
+afterAll(killRuns);
 
-const procs: ChildProcess[] = [];
-afterAll(() => {
-  for (const p of procs) p.kill('SIGKILL');
-});
+/** The real CLI on the scene, with the scene's asset folder (holding the corrupted model) first on the asset path. */
+const startBadRun = (s: { dir: string; configFile: string }): RunProcess => startRun(s.configFile, { cwd: s.dir, env: { ...process.env, STREETWATCH_ASSETS: join(s.dir, 'assets') } });
 
-function startRun(s: { dir: string; configFile: string }): Run {
-  const proc = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), 'run', '--config', s.configFile], {
-    cwd: s.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STREETWATCH_ASSETS: join(s.dir, 'assets') },
-  });
-  procs.push(proc);
-  const lines: Record<string, unknown>[] = [];
-  let url = '';
-  let buf = '';
-  let stderr = '';
-  proc.stdout!.on('data', (c) => {
-    buf += String(c);
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const obj = JSON.parse(line);
-        lines.push(obj);
-        if (obj.msg === 'streetwatch running') url = obj.url;
-      } catch {
-        /* not JSON */
-      }
-    }
-  });
-  proc.stderr!.on('data', (c) => (stderr += String(c)));
-  const exit = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return { proc, lines, url: () => url, exit, stderr: () => stderr };
-}
-
-/** Waits for 'streetwatch running'; fails at once, with its stderr, if the process exits instead. */
-async function running(run: Run): Promise<void> {
-  let exited: number | null | undefined;
-  void run.exit.then((c) => (exited = c));
-  await waitFor(() => run.url() !== '' || exited !== undefined, 60_000, 'the server to start');
-  expect(exited, `streetwatch run exited (${exited}) instead of running; stderr: ${run.stderr()}`).toBeUndefined();
-}
-
-async function cameras(run: Run): Promise<{ id: string; state: string; frames?: number; lastError?: { code: string; message: string } }[]> {
+async function cameras(run: RunProcess): Promise<{ id: string; state: string; frames?: number; lastError?: { code: string; message: string } }[]> {
   return (await fetch(`${run.url()}/api/cameras`, auth)).json() as never;
 }
 
-async function metric(run: Run, re: RegExp): Promise<number | undefined> {
+async function metric(run: RunProcess, re: RegExp): Promise<number | undefined> {
   const m = re.exec(await (await fetch(`${run.url()}/metrics`)).text());
   return m ? Number(m[1]) : undefined;
-}
-
-async function ffmpegByCamera(run: Run): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const p of await listProcesses('ffmpeg')) {
-    if (p.ppid !== run.proc.pid) continue;
-    const m = /ring\/([^/]+)\//.exec(p.cmd);
-    if (m) out.set(m[1]!, p.pid);
-  }
-  return out;
 }
 
 describe('streetwatch run with a bad model file', () => {
   it('runs the other camera, reports the bad one failed with MODEL_HASH_MISMATCH, and starts it on SIGHUP once the file is fixed', async () => {
     const s = scene([camera('cam-good', 'static-object'), camera('cam-bad', 'yolox-nano-416')]);
-    const run = startRun(s);
-    await running(run);
+    const run = startBadRun(s);
+    await run.running();
 
     expect(run.lines.find((l) => l.msg === 'streetwatch running')).toMatchObject({ failed: ['cam-bad'] });
     const bad = (await cameras(run)).find((c) => c.id === 'cam-bad');
@@ -129,7 +71,7 @@ describe('streetwatch run with a bad model file', () => {
     await waitFor(async () => (await metric(run, /streetwatch_frames_detected_total\{camera="cam-good",detector="static-object",result="ok"\} (\d+)/) ?? 0) > 0, 60_000, "cam-good's frames detected");
     expect((await cameras(run)).find((c) => c.id === 'cam-good')?.state).toBe('up');
     expect(((await (await fetch(`${run.url()}/healthz`)).json()) as { cameras: { failed: number; up: number } }).cameras).toMatchObject({ failed: 1, up: 1 });
-    const ff = await ffmpegByCamera(run);
+    const ff = await ffmpegByCamera(run.proc.pid!);
     expect(ff.has('cam-bad')).toBe(false);
     const pidGood = ff.get('cam-good');
     expect(pidGood).toBeGreaterThan(0);
@@ -144,35 +86,35 @@ describe('streetwatch run with a bad model file', () => {
       "cam-bad's frames through YOLOX-Nano",
     );
     expect(await metric(run, /streetwatch_camera_failed\{camera="cam-bad"[^}]*\} (\d+)/)).toBeUndefined();
-    expect((await ffmpegByCamera(run)).get('cam-good')).toBe(pidGood);
+    expect((await ffmpegByCamera(run.proc.pid!)).get('cam-good')).toBe(pidGood);
     expect(run.lines.find((l) => l.msg === 'config reloaded')).toMatchObject({ why: 'SIGHUP', added: ['cam-bad'], unchanged: ['cam-good'], failed: [] });
 
     run.proc.kill('SIGTERM');
-    expect(await run.exit).toBe(0);
+    expect((await run.exited).code).toBe(0);
   });
 
   it('a SIGHUP while the models are still loading does not kill it: the reload runs once it is up', async () => {
     const s = scene([camera('cam-bad', 'yolox-nano-416')]);
-    const run = startRun(s);
+    const run = startBadRun(s);
     // the first log line comes from the dispatch stage, before the cameras' models are loaded
     await waitFor(() => run.lines.length > 0, 30_000, 'the first log line');
     copyFileSync(realModel, s.badFile);
     run.proc.kill('SIGHUP');
-    await running(run);
+    await run.running();
     await waitFor(() => run.lines.some((l) => l.msg === 'config reloaded'), 30_000, 'the reload asked for while starting');
     await waitFor(async () => (await cameras(run)).find((c) => c.id === 'cam-bad')?.state === 'up', 60_000, 'cam-bad up');
     run.proc.kill('SIGTERM');
-    expect(await run.exit).toBe(0);
+    expect((await run.exited).code).toBe(0);
   });
 
   it('with no camera able to start, keeps the console up and says so', async () => {
     const s = scene([camera('cam-bad', 'yolox-nano-416')]);
-    const run = startRun(s);
-    await running(run);
+    const run = startBadRun(s);
+    await run.running();
     expect(run.lines.find((l) => String(l.msg).startsWith('no camera is running'))).toMatchObject({ level: 50, failed: ['cam-bad'] });
     expect(((await (await fetch(`${run.url()}/healthz`)).json()) as { cameras: unknown }).cameras).toMatchObject({ total: 1, failed: 1 });
     expect((await cameras(run)).map((c) => [c.id, c.state, c.lastError?.code])).toEqual([['cam-bad', 'failed', 'MODEL_HASH_MISMATCH']]);
     run.proc.kill('SIGTERM');
-    expect(await run.exit).toBe(0);
+    expect((await run.exited).code).toBe(0);
   });
 });

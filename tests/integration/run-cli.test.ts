@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveAsset } from '../../core/assets.js';
-import { PROJECT_ROOT } from '../../core/paths.js';
-import { listProcesses } from '../helpers/processes.js';
+import { killRuns, startRun, type RunProcess } from '../helpers/cli.js';
+import { ffmpegByCamera } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 // `streetwatch run` as an operator runs it: a real process, real ffmpeg children, config edits while it runs.
@@ -26,105 +25,73 @@ function writeConfig(cams: string[], extra = ''): void {
   writeFileSync(configFile, `version: 1\nstorage: { dataDir: ./data }\nhttp: { port: 0 }\nconsole: { tokens: [{ name: test, role: command, token: ${TOKEN} }] }\n${extra}cameras:${cams.join('')}\n`);
 }
 
-let proc: ChildProcess | undefined;
-const logLines: Record<string, unknown>[] = [];
-let baseUrl = '';
+let run: RunProcess;
 
-afterAll(() => {
-  proc?.kill('SIGKILL');
-});
+afterAll(killRuns);
 
 async function cameras(): Promise<{ id: string; state: string; frames: number; since: number }[]> {
-  return (await fetch(`${baseUrl}/api/cameras`, auth)).json() as never;
+  return (await fetch(`${run.url()}/api/cameras`, auth)).json() as never;
 }
 
-/** ffmpeg children of the run process, by camera (their ring folder names the camera). */
-async function ffmpegByCamera(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const p of await listProcesses('ffmpeg')) {
-    if (p.ppid !== proc?.pid) continue;
-    const m = /ring\/([^/]+)\//.exec(p.cmd);
-    if (m) out.set(m[1]!, p.pid);
-  }
-  return out;
-}
+const ffmpegs = () => ffmpegByCamera(run.proc.pid!);
 
 describe('streetwatch run', () => {
   it('runs, serves metrics, reloads cameras without touching the others, rejects a bad config, stops cleanly', async () => {
     writeConfig([camera('cam-a', 2)]);
-    proc = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/streetwatch.js'), 'run', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    proc.stdout!.on('data', (c) => {
-      buf += String(c);
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const obj = JSON.parse(line);
-          logLines.push(obj);
-          if (obj.msg === 'streetwatch running') baseUrl = obj.url;
-        } catch {
-          /* not JSON */
-        }
-      }
-    });
-    let stderr = '';
-    proc.stderr!.on('data', (c) => (stderr += String(c)));
-    await waitFor(() => baseUrl !== '', 20_000, `the server to start (stderr: ${stderr})`);
+    run = startRun(configFile, { cwd: dir });
+    await run.running(20_000);
 
     await waitFor(async () => (await cameras()).some((c) => c.id === 'cam-a' && c.state === 'up'), 20_000, 'cam-a up');
-    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${run.url()}/metrics`)).text();
     expect(metrics).toMatch(/streetwatch_frames_decoded_total\{camera="cam-a"\} \d+/);
     expect(metrics).toMatch(/streetwatch_camera_up\{camera="cam-a"\} 1/);
-    expect(((await (await fetch(`${baseUrl}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
+    expect(((await (await fetch(`${run.url()}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
     // the embedded store answers (nothing to report on plain street video)
-    expect(await (await fetch(`${baseUrl}/api/incidents`, auth)).json()).toEqual({ items: [] });
-    expect(await (await fetch(`${baseUrl}/api/false-positives`, auth)).json()).toEqual([]);
-    expect((await fetch(`${baseUrl}/api/incidents`)).status).toBe(401);
+    expect(await (await fetch(`${run.url()}/api/incidents`, auth)).json()).toEqual({ items: [] });
+    expect(await (await fetch(`${run.url()}/api/false-positives`, auth)).json()).toEqual([]);
+    expect((await fetch(`${run.url()}/api/incidents`)).status).toBe(401);
     // the console's web app is served by the same process
-    expect(await (await fetch(`${baseUrl}/`)).text()).toContain('<html');
-    const pidA = (await ffmpegByCamera()).get('cam-a');
+    expect(await (await fetch(`${run.url()}/`)).text()).toContain('<html');
+    const pidA = (await ffmpegs()).get('cam-a');
     expect(pidA).toBeGreaterThan(0);
 
     // add a camera by editing the file
     writeConfig([camera('cam-a', 2), camera('cam-b', 2)]);
     await waitFor(async () => (await cameras()).some((c) => c.id === 'cam-b' && c.state === 'up'), 20_000, 'cam-b added and up');
-    expect((await ffmpegByCamera()).get('cam-a')).toBe(pidA);
+    expect((await ffmpegs()).get('cam-a')).toBe(pidA);
 
     // an invalid config is rejected and everything keeps running
     const valid = readFileSync(configFile, 'utf8');
     writeFileSync(configFile, valid.replace('sampling: { mode: fps, fps: 2 }', 'sampling: { mode: fps, fps: 2, colour: true }'));
-    await waitFor(() => logLines.some((l) => String(l.msg).startsWith('new config rejected')), 20_000, 'the rejection in the log');
-    const rejected = logLines.find((l) => String(l.msg).startsWith('new config rejected'))!;
+    await waitFor(() => run.lines.some((l) => String(l.msg).startsWith('new config rejected')), 20_000, 'the rejection in the log');
+    const rejected = run.lines.find((l) => String(l.msg).startsWith('new config rejected'))!;
     expect(JSON.stringify(rejected)).toContain('colour');
     expect((await cameras()).map((c) => c.id).sort()).toEqual(['cam-a', 'cam-b']);
-    expect((await ffmpegByCamera()).get('cam-a')).toBe(pidA);
+    expect((await ffmpegs()).get('cam-a')).toBe(pidA);
 
     // change cam-b and remove nothing, applied on SIGHUP too: only cam-b restarts
-    const pidB = (await ffmpegByCamera()).get('cam-b');
+    const pidB = (await ffmpegs()).get('cam-b');
     writeConfig([camera('cam-a', 2), camera('cam-b', 1)]);
-    proc.kill('SIGHUP');
+    run.proc.kill('SIGHUP');
     await waitFor(async () => {
-      const b = (await ffmpegByCamera()).get('cam-b');
+      const b = (await ffmpegs()).get('cam-b');
       return b !== undefined && b !== pidB;
     }, 20_000, 'cam-b restarted with its new settings');
-    expect((await ffmpegByCamera()).get('cam-a')).toBe(pidA);
+    expect((await ffmpegs()).get('cam-a')).toBe(pidA);
 
     // remove cam-b: its ffmpeg goes away, cam-a stays
     writeConfig([camera('cam-a', 2)]);
     await waitFor(async () => (await cameras()).length === 1, 20_000, 'cam-b removed');
-    await waitFor(async () => !(await ffmpegByCamera()).has('cam-b'), 10_000, "cam-b's ffmpeg gone");
-    expect((await ffmpegByCamera()).get('cam-a')).toBe(pidA);
-    const after = await (await fetch(`${baseUrl}/metrics`)).text();
+    await waitFor(async () => !(await ffmpegs()).has('cam-b'), 10_000, "cam-b's ffmpeg gone");
+    expect((await ffmpegs()).get('cam-a')).toBe(pidA);
+    const after = await (await fetch(`${run.url()}/metrics`)).text();
     expect(after).toMatch(/streetwatch_config_reloads_total\{result="rejected"\} 1/);
     expect(after).not.toMatch(/streetwatch_camera_up\{camera="cam-b"\}/);
 
     // SIGTERM: clean exit, no ffmpeg left behind (neither orphan nor zombie)
-    const children = [...(await ffmpegByCamera()).values()];
-    const exited = new Promise<number | null>((r) => proc!.once('exit', (code) => r(code)));
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    const children = [...(await ffmpegs()).values()];
+    run.proc.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
     for (const pid of children) expect(existsSync(`/proc/${pid}`), `ffmpeg ${pid} still exists`).toBe(false);
   });
 });
