@@ -429,12 +429,12 @@ function editDistance(a: string, b: string): number {
 // schema-walk.ts. They only serve "did you mean", so a shape the walk does not know just means no suggestion.
 
 /**
- * The option of a discriminated union `schema` that `value` picks by its discriminator (undefined when none
- * does, or the union has no discriminator); any other schema as it is. Only a union seen directly is
- * resolved: one inside a wrapper (an optional `sampling`) is not, so its keys get no suggestion.
+ * The option of a discriminated union `schema` (also inside a wrapper: an optional `sampling`) that `value`
+ * picks by its discriminator (undefined when none does, or the union has no discriminator); any other schema
+ * as it is.
  */
 function pickUnionOption(schema: unknown, value: unknown): unknown {
-  const n = schemaNode(schema);
+  const n = schemaNode(unwrap(schema));
   if (!n || n.kind !== 'union') return schema;
   if (n.discriminator && value !== null && typeof value === 'object') {
     const want = (value as Record<string, unknown>)[n.discriminator];

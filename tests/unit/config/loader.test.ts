@@ -286,6 +286,13 @@ const cases: Case[] = [
     message: /NAME of an environment variable/,
   },
   {
+    name: 'a misspelt key in an optional discriminated union (a camera\'s sampling) gets its suggestion too',
+    yaml: `version: 1\ncameras:\n  - id: a\n    source: { kind: file, path: x.mp4 }\n    sampling: { mode: fps, fpss: 2 }\n`,
+    path: 'cameras[0].sampling.fpss',
+    at: 'fpss',
+    message: /^unknown key 'fpss'; did you mean 'fps'\?$/,
+  },
+  {
     name: 'unknown key inside a merged x- anchor points at the anchor',
     yaml: `version: 1\nx-rtsp: &rtsp\n  kind: rtsp\n  trasport: tcp\ncameras:\n  - id: a\n    source:\n      <<: *rtsp\n      url: rtsp://10.0.0.1/1\n`,
     path: 'cameras[0].source.trasport',
