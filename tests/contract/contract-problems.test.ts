@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { defineDetector } from '../../detectors/contract.js';
-import { fakeManifest } from '../helpers/factories.js';
+import { z } from 'zod';
+import { DETECTOR_API, defineDetector } from '../../detectors/contract.js';
 import { contractProblems, oxfordFrames } from './detector-contract.js';
+
+// tests/contract travels with a plug-in (`new-detector` scaffolds into a copy holding only detectors/, core/,
+// models/ and tests/contract/), so nothing here imports tests/helpers.
 
 // The suite is only as good as its checks: each rule it enforces must catch a result that breaks it.
 const def = defineDetector({
-  manifest: fakeManifest({ id: 'probe', labels: ['crate', 'toothbrush'], labelMap: { crate: 'goods', toothbrush: null }, maxBatch: 4 }),
+  manifest: {
+    id: 'probe', version: '1.0.0', api: `^${DETECTOR_API}`, labels: ['crate', 'toothbrush'], labelMap: { crate: 'goods', toothbrush: null },
+    input: { width: 8, height: 8, pixelFormat: 'rgb24' }, maxBatch: 4, options: z.strictObject({}),
+  },
   create: () => ({ detect: async (b) => b.map(() => []), close: async () => {} }),
 });
 const ok = { box: [0.1, 0.2, 0.3, 0.4], score: 0.5, label: 'crate' };
