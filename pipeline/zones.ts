@@ -1,5 +1,6 @@
 import { hhmmToMinutes, type TimeWindow, type Zone } from '../config/zones.js';
 import type { Box } from '../detectors/contract.js';
+import { localTime } from '../core/time.js';
 
 /**
  * Zone geometry and time windows: pure functions the rules are built from. An object is in a zone by the
@@ -37,14 +38,6 @@ export function positionInGeofence(lon: number, lat: number, fence: NonNullable<
 export function zonesAtBox<Z extends Pick<Zone, 'polygon'>>(zones: readonly Z[], box: Box): Z[] {
   const p = footPoint(box);
   return zones.filter((z) => z.polygon !== undefined && pointInPolygon(p, z.polygon));
-}
-
-/** Local ISO weekday (1 = Monday … 7 = Sunday) and minutes since midnight of `tMs` in `timeZone`. */
-export function localTime(tMs: number, timeZone: string): { weekday: number; minutes: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(tMs));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  return { weekday, minutes: Number(get('hour')) * 60 + Number(get('minute')) };
 }
 
 /**

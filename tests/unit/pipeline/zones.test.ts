@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { footPoint, inWindows, localTime, pointInPolygon, positionInGeofence, zonesAtBox } from '../../../pipeline/zones.js';
+import { footPoint, inWindows, pointInPolygon, positionInGeofence, zonesAtBox } from '../../../pipeline/zones.js';
 
 const square = [[0.2, 0.2], [0.6, 0.2], [0.6, 0.6], [0.2, 0.6]] as [number, number][];
 const concave = [[0, 0], [1, 0], [1, 1], [0.5, 0.4], [0, 1]] as [number, number][];
@@ -41,10 +41,6 @@ describe('geometry', () => {
 describe('time windows (Asia/Shanghai)', () => {
   // 2026-11-27 is a Friday; 10:00 local = 02:00 UTC
   const at = (day: number, hh: number, mm = 0) => Date.UTC(2026, 10, day, hh - 8, mm);
-  it('local time', () => {
-    expect(localTime(at(27, 10, 30), 'Asia/Shanghai')).toEqual({ weekday: 5, minutes: 630 });
-    expect(localTime(at(29, 23, 59), 'Asia/Shanghai')).toEqual({ weekday: 7, minutes: 1439 });
-  });
   it.each([
     ['no windows: always', undefined, at(27, 3), true],
     ['inside a day window', [{ from: '08:00', to: '20:00' }], at(27, 10), true],
