@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -92,6 +92,22 @@ describe('file source', () => {
     expect(st.reconnects).toBe(0);
     const logged = h.lines.find((l) => l.msg && String(l.msg).startsWith('camera failed'));
     expect(logged?.code).toBe(code);
+  });
+
+  it("starts the camera's ffmpeg with one decoder thread and one filter thread (fewer threads, less memory)", async () => {
+    const clip = await ensureTestClip({ seconds: 10, width: 1920, height: 1080, fps: 25, gop: 50 });
+    h = runCamera(fileCamera(clip, { source: { kind: 'file', path: clip, loop: true, realtime: true }, sampling: { mode: 'keyframes' }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1 } }));
+    await h.runner.start();
+    await waitFor(() => h!.frames.length >= 2, 30_000, 'frames');
+    const [ff] = (await listProcesses('ffmpeg')).filter((p) => p.ppid === process.pid && p.cmd.includes(h!.dataDir));
+    const args = ff!.cmd.split(' ');
+    const i = args.indexOf('-i');
+    expect(args.slice(0, i).join(' ')).toContain('-threads 1');
+    expect(args.join(' ')).toContain('-filter_threads 1');
+    // Left to itself the H.264 decoder starts a frame thread per core (and more on bigger machines): here the
+    // process keeps to ffmpeg's own few threads (main, demuxer/muxer helpers), whatever the core count.
+    const threads = Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${ff!.pid}/status`, 'utf8'))![1]);
+    expect(threads).toBeLessThanOrEqual(4);
   });
 
   it('stop() leaves no ffmpeg process behind, and is idempotent', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decoderArgs, frameFilter, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
+import { DECODER_THREADS, decoderArgs, FILTER_THREADS, frameFilter, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
 
 const base: DecoderArgsSpec = {
   input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },
@@ -28,6 +28,18 @@ describe('decoderArgs', () => {
     const ringPart = a.slice(i + 2, a.indexOf('/data/ring/cam-1/%Y%m%dT%H%M%S.ts'));
     expect(after(ringPart, '-c:v')).toBe('copy');
     expect(after(ringPart, '-segment_time')).toBe('2');
+  });
+
+  it.each<[string, DecoderArgsSpec]>([
+    ['rtsp keyframes', base],
+    ['file at 2 fps', { ...base, input: { kind: 'file', path: '/v.mp4', loop: false, realtime: true }, sampling: { mode: 'fps', fps: 2 } }],
+  ])('%s: one decoder thread and one filter thread, set before -i', (_what, spec) => {
+    const a = decoderArgs(spec);
+    const i = a.indexOf('-i');
+    expect(a.indexOf('-threads')).toBeLessThan(i);
+    expect(after(a, '-threads')).toBe(String(DECODER_THREADS));
+    expect(after(a, '-filter_threads')).toBe(String(FILTER_THREADS));
+    expect([DECODER_THREADS, FILTER_THREADS]).toEqual([1, 1]);
   });
 
   it('fps mode: fps filter before scale, no skip_frame, no passthrough', () => {
