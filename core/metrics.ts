@@ -61,6 +61,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       help: 'Frames waiting in the scheduler queue toward the detectors.',
       registers: [registry],
     }),
+    schedulerWait: new client.Histogram({
+      name: 'streetwatch_scheduler_wait_seconds',
+      help: 'Seconds a frame waited from its arrival at the scheduler until the detectors took it (queue wait).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     ringSegmentsDeleted: new client.Counter({
       name: 'streetwatch_ring_segments_deleted_total',
       help: 'Evidence ring segments deleted because they fell out of the retention window, by camera.',

@@ -116,7 +116,8 @@ export class FrameScheduler {
 
   private takeNow(max: number): Frame[] {
     const out: Frame[] = [];
-    const oldest = this.now() - this.opts.maxFrameAgeMs;
+    const now = this.now();
+    const oldest = now - this.opts.maxFrameAgeMs;
     this.fill();
     while (out.length < max) {
       const f = this.queue.shift();
@@ -128,6 +129,7 @@ export class FrameScheduler {
       } else {
         out.push(f);
         this.opts.metrics?.framesScheduled.inc({ camera: f.cameraId });
+        this.opts.metrics?.schedulerWait.observe((now - (this.arrivedAt.get(f) ?? now)) / 1000);
       }
       this.fill();
     }

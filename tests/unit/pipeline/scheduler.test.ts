@@ -45,6 +45,19 @@ describe('FrameScheduler', () => {
     expect(s.dropsFor('a')).toEqual({ stale: 1 });
   });
 
+  it('records how long each frame waited from its arrival until the detectors took it', async () => {
+    const { s, metrics, advance } = setup(4, 10_000);
+    s.offer(frame('a', 1));
+    advance(300);
+    s.offer(frame('b', 1));
+    advance(30);
+    await s.take(10);
+    const h = (await metrics.schedulerWait.get()).values;
+    expect(h.find((v) => v.metricName === 'streetwatch_scheduler_wait_seconds_count')!.value).toBe(2);
+    expect(h.find((v) => v.metricName === 'streetwatch_scheduler_wait_seconds_sum')!.value).toBeCloseTo(0.33 + 0.03, 6);
+    expect(h.find((v) => v.metricName === 'streetwatch_scheduler_wait_seconds_bucket' && v.labels.le === 0.05)!.value).toBe(1);
+  });
+
   it('wakes a waiting consumer when a frame arrives; abort releases it', async () => {
     const { s } = setup();
     const p = s.take(4);
