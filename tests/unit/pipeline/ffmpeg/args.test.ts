@@ -42,6 +42,13 @@ describe('decoderArgs', () => {
     expect([DECODER_THREADS, FILTER_THREADS]).toEqual([1, 1]);
   });
 
+  it('keyframes skip the deblocking filter (input option); fps mode keeps it, its frames are references', () => {
+    const a = decoderArgs(base);
+    expect(after(a, '-skip_loop_filter')).toBe('all');
+    expect(a.indexOf('-skip_loop_filter')).toBeLessThan(a.indexOf('-i'));
+    expect(decoderArgs({ ...base, sampling: { mode: 'fps', fps: 2 } })).not.toContain('-skip_loop_filter');
+  });
+
   it('fps mode: fps filter before scale, no skip_frame, no passthrough', () => {
     const spec: DecoderArgsSpec = { ...base, sampling: { mode: 'fps', fps: 0.5 } };
     const a = decoderArgs(spec);
