@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SEMANTIC_LABELS } from '../../../../detectors/contract.js';
-import { onnxDetectorFromManifest } from '../../../../detectors/onnx/detector.js';
+import { DEFAULT_LANES, onnxDetectorFromManifest } from '../../../../detectors/onnx/detector.js';
 import { loadModelDetectorManifests, parseModelDetectorManifest } from '../../../../detectors/onnx/manifest.js';
 import { validateDefinition } from '../../../../detectors/registry.js';
 
@@ -100,8 +100,10 @@ describe('detector options', () => {
   const def = onnxDetectorFromManifest(byId('yolox-nano-416'));
   const parse = (o: unknown) => def.manifest.options.safeParse(o);
 
-  it('default to one in-process run and the manifest thresholds', () => {
-    expect(parse({})).toMatchObject({ success: true, data: { concurrency: 1 } });
+  it('default to worker lanes (one per core, 2 to 4) and the manifest thresholds', () => {
+    // by default inference runs on worker lanes, never on the event loop
+    expect(parse({})).toMatchObject({ success: true, data: { concurrency: DEFAULT_LANES } });
+    expect(DEFAULT_LANES).toBeGreaterThanOrEqual(2);
   });
 
   it.each([
