@@ -217,6 +217,19 @@ export const configSchema = z.strictObject({
       deadlineSec: seconds('deadlineSec').default(10),
       /** Restarts allowed per window before a detector is taken out of service. */
       restartBudget: z.strictObject({ max: z.number().int().min(0).default(5), windowSec: seconds('windowSec').default(600) }).prefault({}),
+      /**
+       * Labelling on demand (pipeline/label-gate.ts): a camera's object detectors run on a frame when the
+       * trigger (the static-object detector) found something on it, else at least every `everySec`. A camera
+       * without the trigger runs every detector on every frame.
+       */
+      labelOnDemand: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          trigger: z.string().min(1).default('static-object'),
+          /** Below the tracker's 10 s without a sighting, so followed objects keep their tracks. */
+          everySec: z.number().positive().max(9, 'everySec must stay below the tracker\'s 10 s without a sighting (at most 9)').default(6),
+        })
+        .prefault({}),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),

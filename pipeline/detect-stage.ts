@@ -9,6 +9,7 @@ import type { Frame } from '../core/types.js';
 import type { Detection, DetectorDefinition } from '../detectors/contract.js';
 import { DetectorHost } from '../detectors/host.js';
 import { parseDetectorOptions, type DetectorRegistry } from '../detectors/registry.js';
+import { shouldLabel, type LabelGateParams, type LabelGateState } from './label-gate.js';
 
 /** What one detector saw in one frame. Shadow results are recorded and evaluated, never dispatched. */
 export interface DetectorResult {
@@ -24,6 +25,8 @@ export interface FrameDetections {
   results: DetectorResult[];
   /** Detectors that could not run on this frame (failed, timed out), with the reason. */
   failed: { detector: string; code: string }[];
+  /** Detectors labelling on demand left out on this frame: nothing new for them (pipeline/label-gate.ts). */
+  skipped: string[];
 }
 
 export type DetectionListener = (fd: FrameDetections) => void | Promise<void>;
@@ -51,6 +54,9 @@ interface Plan {
 export class DetectionStage {
   private readonly hosts = new Map<string, DetectorHost>();
   private uses = new Map<string, Use[]>();
+  /** Labelling on demand: the config's parameters, and per camera when its object detectors last ran. */
+  private gate: LabelGateParams = { enabled: false, trigger: '', everySec: 6 };
+  private readonly gateState = new Map<string, LabelGateState>();
   private readonly log: Logger;
 
   constructor(
@@ -76,7 +82,7 @@ export class DetectionStage {
       await this.discard(plan);
       throw first.value;
     }
-    await this.commit(plan);
+    await this.commit(plan, config);
   }
 
   /**
@@ -88,7 +94,7 @@ export class DetectionStage {
    */
   async applyPerCamera(config: Config): Promise<Map<string, StreetwatchError>> {
     const plan = await this.plan(config);
-    await this.commit(plan);
+    await this.commit(plan, config);
     return plan.failed;
   }
 
@@ -160,7 +166,8 @@ export class DetectionStage {
     await Promise.all([...plan.started.values()].map((h) => h.stop()));
   }
 
-  private async commit(plan: Plan): Promise<void> {
+  private async commit(plan: Plan, config: Config): Promise<void> {
+    this.gate = config.detection.labelOnDemand;
     const uses = new Map<string, Use[]>();
     for (const [camId, list] of plan.uses) {
       if (!plan.failed.has(camId)) uses.set(camId, list);
@@ -194,20 +201,58 @@ export class DetectionStage {
 
   /** Tells detectors a camera was removed or restarted. */
   forgetCamera(cameraId: string): void {
+    this.gateState.delete(cameraId);
     for (const u of this.uses.get(cameraId) ?? []) this.hosts.get(u.hostKey)?.forgetCamera(cameraId);
   }
 
-  /** Runs a batch of frames (any cameras) through their detectors; results go to the listener per frame. */
+  /**
+   * Runs a batch of frames (any cameras) through their detectors; results go to the listener per frame. With
+   * labelling on demand, the trigger detector runs first and a camera's other detectors run only on the frames
+   * the gate lets through (pipeline/label-gate.ts); the others list them in `skipped`.
+   */
   async run(batch: Frame[]): Promise<FrameDetections[]> {
+    const byFrame = new Map<Frame, FrameDetections>(batch.map((f) => [f, { frame: f, results: [], failed: [], skipped: [] }]));
+    const gate = this.gate;
+    const gated = (f: Frame) => gate.enabled && (this.uses.get(f.cameraId) ?? []).some((u) => this.hosts.get(u.hostKey)?.id === gate.trigger);
+    const isTrigger = (u: Use) => this.hosts.get(u.hostKey)?.id === gate.trigger;
+    // first the trigger, on the frames of gated cameras; then everything else that the gate lets through
+    await this.runUses(batch, (f, u) => gated(f) && isTrigger(u), byFrame);
+    const labelled = new Set<Frame>();
+    for (const f of batch) {
+      if (!gated(f)) continue;
+      const found = byFrame.get(f)!.results.some((r) => r.detector === gate.trigger && r.detections.length > 0);
+      const state = this.gateState.get(f.cameraId) ?? {};
+      if (shouldLabel(state, f.wallMs, found, gate)) {
+        labelled.add(f);
+        this.gateState.set(f.cameraId, { lastLabelledMs: f.wallMs });
+      }
+    }
+    await this.runUses(batch, (f, u) => !gated(f) || (!isTrigger(u) && labelled.has(f)), byFrame);
+    for (const f of batch) {
+      if (!gated(f) || labelled.has(f)) continue;
+      for (const u of this.uses.get(f.cameraId) ?? []) {
+        const host = this.hosts.get(u.hostKey);
+        if (!host || isTrigger(u)) continue;
+        byFrame.get(f)!.skipped.push(host.id);
+        this.opts.metrics.framesDetected.inc({ camera: f.cameraId, detector: host.id, result: 'skipped' });
+      }
+    }
+    const out = [...byFrame.values()];
+    if (this.opts.onResult) for (const fd of out) await this.opts.onResult(fd);
+    return out;
+  }
+
+  /** Runs the (frame, detector) pairs `pick` chooses, one call per host over all its frames, hosts in parallel. */
+  private async runUses(batch: Frame[], pick: (f: Frame, u: Use) => boolean, byFrame: Map<Frame, FrameDetections>): Promise<void> {
     const perHost = new Map<string, Frame[]>();
     for (const f of batch) {
       for (const u of this.uses.get(f.cameraId) ?? []) {
+        if (!pick(f, u)) continue;
         const list = perHost.get(u.hostKey) ?? [];
         list.push(f);
         perHost.set(u.hostKey, list);
       }
     }
-    const byFrame = new Map<Frame, FrameDetections>(batch.map((f) => [f, { frame: f, results: [], failed: [] }]));
     await Promise.all(
       [...perHost].map(async ([key, frames]) => {
         const host = this.hosts.get(key)!;
@@ -230,9 +275,6 @@ export class DetectionStage {
         }
       }),
     );
-    const out = [...byFrame.values()];
-    if (this.opts.onResult) for (const fd of out) await this.opts.onResult(fd);
-    return out;
   }
 
   async stop(): Promise<void> {

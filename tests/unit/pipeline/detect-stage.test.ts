@@ -126,6 +126,58 @@ describe('DetectionStage', () => {
     expect(fd).toMatchObject({ results: [], failed: [] });
   });
 
+  describe('labelling on demand', () => {
+    /** A trigger that finds something on the frames whose seq is in `found`, and a model that records what it ran on. */
+    function setupGate(found: Set<number>) {
+      const ran: string[] = [];
+      const trigger = defineDetector({
+        manifest: fakeManifest({ id: 'trig', labels: ['thing'], labelMap: { thing: 'static_object' } }),
+        create: () => ({ detect: async (b) => b.map((f): Detection[] => (found.has(f.seq) ? [{ box: [0.1, 0.1, 0.2, 0.2], score: 1, label: 'thing' }] : [])), close: async () => {} }),
+      });
+      const model = defineDetector({
+        manifest: fakeManifest({ id: 'model', labels: ['thing'], labelMap: { thing: 'person' }, maxBatch: 8 }),
+        create: () => ({ detect: async (b) => b.map((f): Detection[] => (ran.push(`${f.cameraId}#${f.seq}`), [])), close: async () => {} }),
+      });
+      const registry = new DetectorRegistry().register('trig', async () => trigger).register('model', async () => model);
+      const metrics = createMetrics(new Registry());
+      return { ran, metrics, stage: new DetectionStage({ registry, metrics, log: memoryLogger().log }) };
+    }
+    const gated = (cameras: unknown[], everySec = 6) => testConfig({ cameras, detection: { labelOnDemand: { trigger: 'trig', everySec } } });
+    // one frame every 2 s, as keyframes of a GOP-50 camera at 25 fps
+    const at = (camera: string, seq: number) => frame(camera, seq, { wallMs: seq * 2000 });
+
+    it('runs the object detector when the trigger finds something, else every everySec, and counts the frames it skips', async () => {
+      const { ran, stage, metrics } = setupGate(new Set([4]));
+      await stage.apply(gated([cam('a', [{ id: 'model' }, { id: 'trig' }])]));
+      const out: string[][] = [];
+      for (let seq = 0; seq < 8; seq++) out.push((await stage.run([at('a', seq)]))[0]!.skipped);
+      // 0: first frame; 3: 6 s later; 4: the trigger found something; 7: 6 s after 4
+      expect(ran).toEqual(['a#0', 'a#3', 'a#4', 'a#7']);
+      expect(out.map((s) => s.length)).toEqual([0, 1, 1, 0, 0, 1, 1, 0]);
+      expect(out[1]).toEqual(['model']);
+      expect(await metrics.registry.metrics()).toMatch(/streetwatch_frames_detected_total\{camera="a",detector="model",result="skipped"\} 4/);
+    });
+
+    it('leaves cameras without the trigger, and a disabled gate, running every detector on every frame', async () => {
+      const { ran, stage } = setupGate(new Set());
+      await stage.apply(gated([cam('a', [{ id: 'model' }])]));
+      for (let seq = 0; seq < 3; seq++) await stage.run([at('a', seq)]);
+      await stage.apply(testConfig({ cameras: [cam('b', [{ id: 'model' }, { id: 'trig' }])], detection: { labelOnDemand: { enabled: false, trigger: 'trig' } } }));
+      for (let seq = 0; seq < 3; seq++) await stage.run([at('b', seq)]);
+      expect(ran).toEqual(['a#0', 'a#1', 'a#2', 'b#0', 'b#1', 'b#2']);
+    });
+
+    it('keeps one clock per camera in a shared batch, and starts a camera afresh when it is forgotten', async () => {
+      const { ran, stage } = setupGate(new Set());
+      await stage.apply(gated([cam('a', [{ id: 'model' }, { id: 'trig' }]), cam('b', [{ id: 'model' }, { id: 'trig' }])]));
+      await stage.run([at('a', 0), at('b', 0)]);
+      await stage.run([at('a', 1), at('b', 1)]);
+      stage.forgetCamera('b');
+      await stage.run([at('a', 2), at('b', 2)]);
+      expect(ran).toEqual(['a#0', 'b#0', 'b#2']);
+    });
+  });
+
   describe('per camera (the runtime, at start and at every reload)', () => {
     function setupModel() {
       const journal = { created: [] as unknown[], batches: [] as string[][], forgotten: [] as string[], closed: 0 };

@@ -30,6 +30,7 @@ describe('RulesStage', () => {
           { detector: 'candidate', version: '1', mode: 'shadow', detections: s > 5 ? [{ ...crate(0), box: [0.6, 0.6, 0.7, 0.8] }] : [] },
         ],
         failed: [],
+        skipped: [],
       };
       await stage.process(fd);
     }
@@ -59,7 +60,7 @@ describe('RulesStage', () => {
     ];
     const at = (lat: number): FramePosition => ({ status: 'fix', lat, lon: 121.482, gapMs: 0 });
     const send = (sec: number, position: FramePosition | undefined, dets: Detection[]) =>
-      stage.process({ frame: { ...second(sec, 'van'), ...(position ? { position } : {}) }, results: [{ detector: 'yolox', version: '1', mode: 'active', detections: dets }], failed: [] });
+      stage.process({ frame: { ...second(sec, 'van'), ...(position ? { position } : {}) }, results: [{ detector: 'yolox', version: '1', mode: 'active', detections: dets }], failed: [], skipped: [] });
     // first pass: the stall for 5 s, then the vehicle drives on
     for (let s = 0; s < 5; s++) await send(s, at(31.2325), stall);
     await send(5, at(31.2335), []);

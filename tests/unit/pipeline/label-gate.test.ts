@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { shouldLabel, type LabelGateParams } from '../../../pipeline/label-gate.js';
+
+const P: LabelGateParams = { enabled: true, trigger: 'static-object', everySec: 6 };
+const T = 1_000_000;
+
+describe('shouldLabel', () => {
+  it.each<[string, number | undefined, number, boolean, LabelGateParams, boolean]>([
+    ['the first frame of a camera', undefined, T, false, P, true],
+    ['the static-object detector found something', T, T + 2000, true, P, true],
+    ['nothing new, 2 s after the last labelling', T, T + 2000, false, P, false],
+    ['nothing new, just under everySec', T, T + 5999, false, P, false],
+    ['nothing new, everySec since the last labelling', T, T + 6000, false, P, true],
+    ['the camera clock went back (restart, replay)', T, T - 2000, false, P, true],
+    ['gating disabled', T, T + 2000, false, { ...P, enabled: false }, true],
+  ])('%s', (_what, last, frameMs, found, p, want) => {
+    expect(shouldLabel(last === undefined ? {} : { lastLabelledMs: last }, frameMs, found, p)).toBe(want);
+  });
+});
