@@ -9,6 +9,13 @@
  *            loopback broker; evidence packaging ms per incident (scripts/bench-dispatch.ts).
  *   console  new incident → WebSocket feed latency with many clients, and API ms over 20,000 stored
  *            incidents (scripts/bench-console.ts).
+ *   capacity cameras per machine: the real `streetwatch run` with N RTSP cameras (1080p25, GOP 50, 4 Mbit/s;
+ *            default detectors, keyframe sampling, ring, zones and rules), N stepped up (25, 50, 100, 150,
+ *            200) until it no longer holds; one JSON line per N (CPU % of a core and PSS per camera, frames,
+ *            drops, decode and event-loop lag, detector queue wait, ring and network bytes), then a summary
+ *            line. Env: BENCH_CAPACITY_STEPS=2,10, BENCH_CAPACITY_WARMUP_SEC (30), BENCH_CAPACITY_WINDOW_SEC
+ *            (60), BENCH_CAPACITY_SAMPLE_SEC (5), BENCH_CAPACITY_PER_MOUNT (10), BENCH_CAPACITY_SOURCE
+ *            (auto|rtsp|file) (scripts/bench-capacity.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -17,6 +24,7 @@ import { join } from 'node:path';
 import { decoderArgs, frameBytes, type DecoderArgsSpec } from '../pipeline/ffmpeg/args.js';
 import { FrameAssembler, parseShowinfoLine } from '../pipeline/ffmpeg/frame-assembler.js';
 import { ensureTestClip } from '../tests/helpers/media.js';
+import { benchCapacity } from './bench-capacity.js';
 import { benchDetect } from './bench-detect.js';
 import { benchConsole } from './bench-console.js';
 import { benchDispatch } from './bench-dispatch.js';
@@ -118,9 +126,12 @@ function roundAll(r: RunResult): Record<string, number> {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 }
 
-const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect(), dispatch: () => benchDispatch(), console: () => benchConsole() };
+// capacity prints a line per camera count as it goes; its summary is the line printed last.
+const capacity = async () => (await benchCapacity({ onStep: (r) => process.stdout.write(JSON.stringify(r) + '\n') })).summary;
+const benches: Record<string, () => Promise<Record<string, unknown>>> = { ingest, detect: () => benchDetect(), dispatch: () => benchDispatch(), console: () => benchConsole(), capacity };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const chosen = names.length ? names : Object.keys(benches);
+// With no name: every bench but capacity (about 10 minutes, and it loads the whole machine): ask for it by name.
+const chosen = names.length ? names : Object.keys(benches).filter((b) => b !== 'capacity');
 for (const name of chosen) {
   const b = benches[name];
   if (!b) {

@@ -32,6 +32,11 @@ export interface ClipOptions {
   fps?: number;
   /** Frames per GOP, fixed (no scene-cut keyframes). Default 50. */
   gop?: number;
+  /**
+   * Video bitrate in bits/s, capped like a camera's CBR stream (`-b:v`, `-maxrate` the same, `-bufsize` twice
+   * that). Default: x264's quality-based rate (CRF 23), whatever bitrate the picture needs.
+   */
+  bitrate?: number;
   /** File name in tmp/clips/; default derived from the other options. */
   name?: string;
 }
@@ -47,18 +52,19 @@ const pending = new Map<string, Promise<string>>();
 export function ensureTestClip(opts: ClipOptions): Promise<string> {
   const fps = opts.fps ?? 25;
   const gop = opts.gop ?? 50;
-  const name = opts.name ?? `oxford_${opts.width}x${opts.height}_${fps}fps_gop${gop}_${opts.seconds}s.mp4`;
+  const rate = opts.bitrate ? `_${Math.round(opts.bitrate / 1000)}k` : '';
+  const name = opts.name ?? `oxford_${opts.width}x${opts.height}_${fps}fps_gop${gop}${rate}_${opts.seconds}s.mp4`;
   const out = join(TMP_DIR, 'clips', name);
   if (existsSync(out)) return Promise.resolve(out);
   let p = pending.get(out);
   if (!p) {
-    p = makeClip(out, opts.seconds, opts.width, opts.height, fps, gop).finally(() => pending.delete(out));
+    p = makeClip(out, opts.seconds, opts.width, opts.height, fps, gop, opts.bitrate).finally(() => pending.delete(out));
     pending.set(out, p);
   }
   return p;
 }
 
-async function makeClip(out: string, seconds: number, width: number, height: number, fps: number, gop: number): Promise<string> {
+async function makeClip(out: string, seconds: number, width: number, height: number, fps: number, gop: number, bitrate?: number): Promise<string> {
   mkdirSync(join(TMP_DIR, 'clips'), { recursive: true });
   const tmp = `${out}.${process.pid}.${Date.now()}.tmp.mp4`;
   const src = resolveAsset(SOURCE_CLIP);
@@ -68,6 +74,7 @@ async function makeClip(out: string, seconds: number, width: number, height: num
       '-vf', `scale=${width}:${height},fps=${fps}`,
       '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-bf', '0',
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+      ...(bitrate ? ['-b:v', String(bitrate), '-maxrate', String(bitrate), '-bufsize', String(2 * bitrate)] : []),
       '-movflags', '+faststart', tmp,
     ]);
     renameSync(tmp, out);
