@@ -612,9 +612,15 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       const frames = d('streetwatch_frames_detected_total', isId);
       detectors[id] = {
         framesPerSec: r2(frames / windowSec),
-        failedFrames: d('streetwatch_frames_detected_total', (l) => isId(l) && l.result !== 'ok'),
+        // ok, failed, and skipped (frames a detector was not asked to run on) per second
+        framesPerSecByResult: Object.fromEntries(
+          [...new Set(m1.filter((s) => s.name === 'streetwatch_frames_detected_total' && isId(s.labels)).map((s) => s.labels.result!))].map((res) => [
+            res,
+            r2(d('streetwatch_frames_detected_total', (l) => isId(l) && l.result === res) / windowSec),
+          ]),
+        ),
         batchesPerSec: r2(runs / windowSec),
-        meanBatch: runs ? r2(frames / runs) : null,
+        meanBatch: runs ? r2(d('streetwatch_frames_detected_total', (l) => isId(l) && l.result !== 'skipped') / runs) : null,
         batchMsMean: runs ? r1((secs / runs) * 1000) : null,
         batchMsP50: rn(histogramQuantile(0.5, hb), (x) => r1(x * 1000)),
         batchMsP99: rn(histogramQuantile(0.99, hb), (x) => r1(x * 1000)),
