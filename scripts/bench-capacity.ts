@@ -413,6 +413,8 @@ interface StepContext {
 
 async function runStep(ctx: StepContext): Promise<StepResult> {
   const { n, kind, progress } = ctx;
+  // Waited for before the work folder exists: a bench stopped while it waits leaves nothing behind.
+  const quiet = ctx.quietWaitSec > 0 ? await waitQuiet(ctx.quietWaitSec, progress) : null;
   const work = mkdtempSync(join(tmpdir(), `sw-bench-capacity-${n}-`));
   const dataDir = join(work, 'data');
   const needGb = (n * (CLIP.bitrate / 8) * (ctx.keepMinutes * 60 + 60) * 1.3) / 1e9;
@@ -422,7 +424,6 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
     rmSync(work, { recursive: true, force: true });
     throw new Error(`bench capacity: ${n} cameras' rings need ~${r1(needGb)} GB in ${tmpdir()}, ${r1(freeGb)} GB free`);
   }
-  const quiet = ctx.quietWaitSec > 0 ? await waitQuiet(ctx.quietWaitSec, progress) : null;
   const git = await gitState();
   let server: RtspTestServer | undefined;
   let proc: RunProcess | undefined;
