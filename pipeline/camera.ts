@@ -196,6 +196,9 @@ export class CameraRunner {
     }
   }
 
+  /** `seq` when the current decoder was spawned: a run has delivered its first frame once they differ. */
+  private seqAtSpawn = 0;
+
   /** One decoder run, from spawn to exit, with the watchdog. */
   private async runOnce(spawned: () => void): Promise<DecoderExit & { error: StreetwatchError; reason: 'exit' | 'stall' | 'error' }> {
     const source = this.source!;
@@ -262,13 +265,15 @@ export class CameraRunner {
       },
     });
     this.decoder = decoder;
+    this.seqAtSpawn = this.seq;
     decoder.start();
     spawned();
     const watchdogMs = cam.watchdogSec * 1000;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastFrameAt > watchdogMs && !stalled) {
+      const limitMs = watchdogLimitMs(watchdogMs, this.seqAtSpawn !== this.seq);
+      if (Date.now() - lastFrameAt > limitMs && !stalled) {
         stalled = true;
-        this.log.warn({ watchdogSec: cam.watchdogSec }, 'no frame within the watchdog time: restarting the decoder');
+        this.log.warn({ watchdogSec: cam.watchdogSec, waitedSec: limitMs / 1000 }, 'no frame within the watchdog time: restarting the decoder');
         this.setState('down');
         this.deps.metrics.cameraUp.set({ camera: cam.id }, 0);
         void decoder.stop();
@@ -323,4 +328,18 @@ export class CameraRunner {
     setCameraFailed(this.deps.metrics, this.camera.id, err.code);
     this.log.error({ code: err.code }, `camera failed: ${err.message}`);
   }
+}
+
+/** The first frame of a decoder run may take this much longer than the watchdog time (at least 30 s). */
+export const FIRST_FRAME_WATCHDOG_FACTOR = 3;
+
+/**
+ * How long a decoder run may go without a frame before the watchdog restarts it. Before its first frame it
+ * gets longer: connecting, probing (2 s), waiting for a keyframe (a GOP, up to 10 s on some cameras) — and when
+ * a machine starts a hundred cameras at once, each ffmpeg gets a sliver of the CPU. With only the watchdog
+ * time, every camera of a large start was restarted once, and at 100 cameras on 2 cores the restarts never
+ * settled (capacity bench). A source that never answers is still caught by ffmpeg's own socket timeout.
+ */
+export function watchdogLimitMs(watchdogMs: number, hadFirstFrame: boolean): number {
+  return hadFirstFrame ? watchdogMs : Math.max(FIRST_FRAME_WATCHDOG_FACTOR * watchdogMs, 30_000);
 }
