@@ -213,13 +213,14 @@ export class DetectionStage {
   async run(batch: Frame[]): Promise<FrameDetections[]> {
     const byFrame = new Map<Frame, FrameDetections>(batch.map((f) => [f, { frame: f, results: [], failed: [], skipped: [] }]));
     const gate = this.gate;
-    const gated = (f: Frame) => gate.enabled && (this.uses.get(f.cameraId) ?? []).some((u) => this.hosts.get(u.hostKey)?.id === gate.trigger);
     const isTrigger = (u: Use) => this.hosts.get(u.hostKey)?.id === gate.trigger;
+    // decided once per frame: cameras that run the trigger are gated
+    const gatedFrames = new Set(gate.enabled ? batch.filter((f) => (this.uses.get(f.cameraId) ?? []).some(isTrigger)) : []);
+    const gated = (f: Frame) => gatedFrames.has(f);
     // first the trigger, on the frames of gated cameras; then everything else that the gate lets through
     await this.runUses(batch, (f, u) => gated(f) && isTrigger(u), byFrame);
     const labelled = new Set<Frame>();
-    for (const f of batch) {
-      if (!gated(f)) continue;
+    for (const f of gatedFrames) {
       const found = byFrame.get(f)!.results.some((r) => r.detector === gate.trigger && r.detections.length > 0);
       const state = this.gateState.get(f.cameraId) ?? {};
       if (shouldLabel(state, f.wallMs, found, gate)) {
