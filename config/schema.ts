@@ -84,8 +84,11 @@ export const vehicleSourceSchema = z.strictObject({
 export const sourceSchema = z.discriminatedUnion('kind', [rtspSourceSchema, fileSourceSchema, vehicleSourceSchema]);
 
 export const samplingSchema = z.discriminatedUnion('mode', [
-  /** Decode keyframes only (-skip_frame nokey): ~10× cheaper; one frame per GOP. */
-  z.strictObject({ mode: z.literal('keyframes') }),
+  /**
+   * Decode keyframes only: ~10× cheaper than every frame. `every`: decode one keyframe in this many (2 with a
+   * 2 s GOP = one frame per 4 s); the others are skipped before decoding, which is most of a camera's cost.
+   */
+  z.strictObject({ mode: z.literal('keyframes'), every: z.number().int().min(1).max(10).default(1) }),
   /** Decode everything and keep `fps` frames per second (may be fractional, e.g. 0.5). */
   z.strictObject({ mode: z.literal('fps'), fps: z.number().positive().max(30) }),
 ]);
@@ -151,7 +154,7 @@ export const configSchema = z.strictObject({
   /** Values every camera inherits unless it sets its own. */
   defaults: z
     .strictObject({
-      sampling: samplingSchema.default({ mode: 'keyframes' }),
+      sampling: samplingSchema.prefault({ mode: 'keyframes' }),
       frame: frameSizeSchema.prefault({}),
       ring: ringSchema.prefault({}),
       watchdogSec: seconds('watchdogSec').default(8),
@@ -188,6 +191,21 @@ export const configSchema = z.strictObject({
       cooldownMinutes: z.number().min(0).default(30),
       /** Vehicle hits this close (metres) are one place. */
       sameSpotMeters: z.number().positive().default(25),
+    })
+    .prefault({}),
+  /**
+   * Where keyframes are decoded (keyframe sampling, H.264). Shared: each camera's ffmpeg only receives (ring +
+   * keyframes) and a few decoder processes decode the keyframes of all cameras — less memory per camera, and
+   * keyframes skipped by `sampling.every` are never decoded. Off: every camera decodes in its own ffmpeg.
+   * H.265 cameras and `fps` sampling always decode in their own ffmpeg.
+   */
+  decoding: z
+    .strictObject({
+      shared: z.boolean().default(true),
+      /** Decoder processes per frame size; 0 = one per CPU core. */
+      processes: z.number().int().min(0).max(64).default(0),
+      /** Keyframes waiting in one decoder beyond which a live camera's keyframe is dropped (drop point decode_queue_full). */
+      maxPending: z.number().int().positive().default(64),
     })
     .prefault({}),
   scheduler: z

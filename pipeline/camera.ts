@@ -7,6 +7,8 @@ import type { Frame, FramePosition } from '../core/types.js';
 import type { DecoderArgsSpec } from './ffmpeg/args.js';
 import { FfmpegDecoder, type DecoderExit } from './ffmpeg/decoder.js';
 import { RING_CODECS, classifyFfmpegFailure, parseInputVideoCodec } from './ffmpeg/failure.js';
+import type { FlvVideoFrame } from './ffmpeg/flv.js';
+import type { DecodePool } from './decode-pool.js';
 import { FrameClock } from './frame-clock.js';
 import { ringDir, SegmentRing } from './ring.js';
 import { buildSource, type CameraSource } from './sources/source.js';
@@ -69,6 +71,12 @@ export interface CameraDeps {
   random?: () => number;
   /** Step of ffmpeg's stop sequence (q → SIGTERM → SIGKILL), ms. */
   stopStepMs?: number;
+  /**
+   * The shared keyframe decoders (config `decoding.shared`). With it, an H.264 camera sampling keyframes runs a
+   * receiver ffmpeg (ring + keyframes) and its keyframes are decoded here; without it, or for H.265 and fps
+   * sampling, the camera's own ffmpeg decodes.
+   */
+  decodePool?: DecodePool;
 }
 
 /**
@@ -87,6 +95,10 @@ export class CameraRunner {
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
   private seq = 0;
+  /** Set when the receiver found a codec the shared decoders cannot take: this camera decodes in its own ffmpeg. */
+  private ownDecoder = false;
+  /** Keyframes received since start, for `sampling.every`. */
+  private keyframesSeen = 0;
 
   constructor(
     readonly camera: ResolvedCamera,
@@ -142,6 +154,7 @@ export class CameraRunner {
       this.abort.abort();
       await this.decoder?.stop();
       await this.loop;
+      this.deps.decodePool?.release(this.camera.id);
       await this.ring?.stop();
       await this.positions?.stop();
       this.setState('stopped');
@@ -167,6 +180,7 @@ export class CameraRunner {
     while (!this.abort.signal.aborted) {
       const exit = await this.runOnce(spawned);
       if (this.abort.signal.aborted) return;
+      if (exit.reason === 'switch') continue; // same camera, now decoded in its own ffmpeg: no backoff
       if (exit.frames > 0) attempt = 0;
       const source = this.source!;
       const fileEnded = source.input.kind === 'file' && !source.input.loop && exit.code === 0 && !exit.stoppedByUs && exit.frames > 0;
@@ -200,60 +214,92 @@ export class CameraRunner {
   private seqAtSpawn = 0;
 
   /** One decoder run, from spawn to exit, with the watchdog. */
-  private async runOnce(spawned: () => void): Promise<DecoderExit & { error: StreetwatchError; reason: 'exit' | 'stall' | 'error' }> {
+  private async runOnce(spawned: () => void): Promise<DecoderExit & { error: StreetwatchError; reason: 'exit' | 'stall' | 'error' | 'switch' }> {
     const source = this.source!;
     const cam = this.camera;
+    const pool = this.ownDecoder || cam.sampling.mode !== 'keyframes' ? undefined : this.deps.decodePool;
     const spec: DecoderArgsSpec = {
       input: source.input,
       sampling: cam.sampling,
       frame: cam.frame,
+      decode: pool ? 'shared' : 'camera',
       ...(this.ring ? { ring: { ...cam.ring, dir: this.ring.dir } } : {}),
     };
     const startWall = source.live ? undefined : (this.videoStartMs() ?? Date.now());
     const clock = new FrameClock(source.live, startWall);
     let stalled = false;
+    let switching = false;
     let refused: StreetwatchError | undefined;
     let codecSeen = false;
     let lastFrameAt = Date.now();
+    const every = cam.sampling.mode === 'keyframes' ? cam.sampling.every : 1;
+    const deliver = (data: Buffer, ptsSec: number) => {
+      if (this.abort.signal.aborted) return; // a shared decoder's late answer for a camera that stopped
+      const now = Date.now();
+      const { wallMs, lagMs } = clock.stamp(ptsSec, now);
+      const frame: Frame = {
+        cameraId: cam.id,
+        seq: this.seq++,
+        ptsSec,
+        wallMs,
+        width: cam.frame.width,
+        height: cam.frame.height,
+        format: 'rgb24',
+        data,
+      };
+      if (this.positions && source.telemetry) {
+        frame.position = this.positions.positionAt(wallMs, source.telemetry.maxGapSec * 1000);
+        if (frame.position.status === 'no_fix') this.deps.metrics.framesWithoutFix.inc({ camera: cam.id });
+      }
+      this.st.frames++;
+      this.st.lastFrameAt = now;
+      this.deps.metrics.framesDecoded.inc({ camera: cam.id });
+      if (lagMs !== undefined) this.deps.metrics.decodeLag.set({ camera: cam.id }, lagMs / 1000);
+      if (this.st.state !== 'up') {
+        this.setState('up');
+        this.deps.metrics.cameraUp.set({ camera: cam.id }, 1);
+        this.log.info({ codec: this.st.codec }, 'camera up');
+      }
+      this.deps.onFrame(frame);
+    };
+    // A keyframe from the receiver: it proves the camera alive; one in `every` is decoded by the pool.
+    const onKeyframe = (kf: FlvVideoFrame): Promise<void> | undefined => {
+      lastFrameAt = Date.now();
+      if (this.keyframesSeen++ % every !== 0) return undefined;
+      const ptsSec = kf.ptsMs / 1000;
+      const answered = pool!.decode(cam.id, cam.frame, kf.annexB, !source.live).then((out) => {
+        if (out.ok) deliver(out.data, ptsSec);
+        else this.deps.metrics.framesDropped.inc({ camera: cam.id, reason: out.reason });
+      });
+      // A file read as fast as possible waits for each answer; a live camera never waits for the decoders.
+      return source.live ? undefined : answered;
+    };
     const decoder = new FfmpegDecoder({
       spec,
       ffmpegPath: this.deps.ffmpegPath,
       stopStepMs: this.deps.stopStepMs,
-      onFrame: (data, info) => {
-        const now = Date.now();
-        lastFrameAt = now;
-        const { wallMs, lagMs } = clock.stamp(info.ptsSec, now);
-        const frame: Frame = {
-          cameraId: cam.id,
-          seq: this.seq++,
-          ptsSec: info.ptsSec,
-          wallMs,
-          width: cam.frame.width,
-          height: cam.frame.height,
-          format: 'rgb24',
-          data,
-        };
-        if (this.positions && source.telemetry) {
-          frame.position = this.positions.positionAt(wallMs, source.telemetry.maxGapSec * 1000);
-          if (frame.position.status === 'no_fix') this.deps.metrics.framesWithoutFix.inc({ camera: cam.id });
-        }
-        this.st.frames++;
-        this.st.lastFrameAt = now;
-        this.deps.metrics.framesDecoded.inc({ camera: cam.id });
-        if (lagMs !== undefined) this.deps.metrics.decodeLag.set({ camera: cam.id }, lagMs / 1000);
-        if (this.st.state !== 'up') {
-          this.setState('up');
-          this.deps.metrics.cameraUp.set({ camera: cam.id }, 1);
-          this.log.info({ codec: this.st.codec }, 'camera up');
-        }
-        this.deps.onFrame(frame);
-      },
+      ...(pool
+        ? { onKeyframe }
+        : {
+            onFrame: (data: Buffer, info: { ptsSec: number }) => {
+              lastFrameAt = Date.now();
+              deliver(data, info.ptsSec);
+            },
+          }),
       onLine: (line) => {
         if (codecSeen) return;
         const codec = parseInputVideoCodec(line);
         if (!codec) return;
         codecSeen = true;
         this.st.codec = codec;
+        if (pool && codec !== 'h264') {
+          // FLV in ffmpeg 5.1 carries H.264 only: this camera decodes in its own ffmpeg from now on.
+          this.log.info({ codec }, 'not H.264: decoding this camera in its own ffmpeg instead of the shared decoders');
+          this.ownDecoder = true;
+          switching = true;
+          void decoder.stop();
+          return;
+        }
         if (this.ring && !RING_CODECS.has(codec)) {
           refused = new StreetwatchError(
             'SOURCE_UNSUPPORTED_CODEC',
@@ -286,6 +332,14 @@ export class CameraRunner {
       return { ...exit, reason: 'error', error: new StreetwatchError('FFMPEG_MISSING', `camera '${cam.id}': cannot start ffmpeg (${exit.spawnError.message}). Install it: apt-get install -y ffmpeg.`, { cause: exit.spawnError }) };
     }
     if (refused) return { ...exit, reason: 'error', error: refused };
+    if (switching) return { ...exit, reason: 'switch', error: new StreetwatchError('SOURCE_UNSUPPORTED_CODEC', `camera '${cam.id}': switching to its own decoder`, { retriable: true }) };
+    if (exit.streamError) {
+      return {
+        ...exit,
+        reason: 'error',
+        error: new StreetwatchError('SOURCE_CORRUPT', `camera '${cam.id}' (${source.display}): its keyframe stream could not be read (${exit.streamError.message}); restarting it.`, { retriable: true, cause: exit.streamError, details: { camera: cam.id } }),
+      };
+    }
     if (stalled) {
       return {
         ...exit,

@@ -8,6 +8,7 @@ import type { Frame } from '../core/types.js';
 import { createRegistry } from '../detectors/index.js';
 import type { Hit } from '../rules/types.js';
 import { CameraRunner } from './camera.js';
+import { createDecodePool } from './decode-pool.js';
 import { DetectionStage } from './detect-stage.js';
 import { RulesStage, type HitListener } from './rules-stage.js';
 import { createTelemetryPositionSource } from './sources/vehicle.js';
@@ -68,7 +69,9 @@ export async function runCameraToEnd(configFile: string, cameraId: string, log: 
   if (!camCfg) throw new Error(`no camera '${cameraId}' in ${configFile}`);
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
+  const decodePool = createDecodePool(config, log);
   const runner = new CameraRunner(resolveCamera(config, camCfg), {
+    ...(decodePool ? { decodePool } : {}),
     baseDir,
     dataDir: baseDir,
     metrics,
@@ -101,6 +104,7 @@ export async function runCameraToEnd(configFile: string, cameraId: string, log: 
     }
   } finally {
     await runner.stop();
+    await decodePool?.stop();
     await detection.stop();
   }
   return { frames };

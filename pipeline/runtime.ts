@@ -7,6 +7,7 @@ import type { StreetwatchError } from '../core/errors.js';
 import { forgetCamera, setCameraFailed, type Metrics } from '../core/metrics.js';
 import type { Frame } from '../core/types.js';
 import { CameraRunner, notStartedStatus, type CameraDeps, type CameraStatus } from './camera.js';
+import { createDecodePool, type DecodePool } from './decode-pool.js';
 import type { DetectionStage } from './detect-stage.js';
 import type { RulesStage } from './rules-stage.js';
 import { FrameScheduler } from './scheduler.js';
@@ -56,6 +57,8 @@ export class Runtime implements Service {
   private readonly notStarted = new Map<string, CameraStatus>();
   private readonly refusals = new Map<string, NonNullable<CameraStatus['refused']>>();
   readonly scheduler: FrameScheduler;
+  /** The shared keyframe decoders (config `decoding`); undefined when every camera decodes in its own ffmpeg. */
+  readonly decodePool: DecodePool | undefined;
   private config: Config;
   private baseDir: string;
   private readonly abort = new AbortController();
@@ -70,6 +73,7 @@ export class Runtime implements Service {
       maxFrameAgeMs: opts.config.scheduler.maxFrameAgeSec * 1000,
       metrics: opts.metrics,
     });
+    this.decodePool = createDecodePool(opts.config, opts.log, opts.cameraDeps);
   }
 
   /**
@@ -187,6 +191,7 @@ export class Runtime implements Service {
     return (this.stopping ??= (async () => {
       this.abort.abort();
       await Promise.all([...this.runners.values()].map((r) => r.stop()));
+      await this.decodePool?.stop();
       this.scheduler.close();
       await this.consumer;
       await this.opts.detection?.stop();
@@ -201,6 +206,7 @@ export class Runtime implements Service {
       log: this.opts.log,
       onFrame: (f) => this.scheduler.offer(f),
       createPositionSource: this.opts.createPositionSource,
+      ...(this.decodePool ? { decodePool: this.decodePool } : {}),
       ...this.opts.cameraDeps,
     };
   }

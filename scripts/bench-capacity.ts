@@ -5,6 +5,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../core/paths.js';
+import { configSchema } from '../config/schema.js';
 import { startRun, type RunProcess } from '../tests/helpers/cli.js';
 import { ensureTestClip } from '../tests/helpers/media.js';
 import { startRtspServer, type RtspTestServer } from '../tests/helpers/rtsp-server.js';
@@ -55,6 +56,10 @@ export interface CapacityOptions {
   source?: 'auto' | SourceKind;
   /** Minutes of ring kept per camera. Default 1. */
   keepMinutes?: number;
+  /** sampling.every (decode one keyframe in N). Default: env BENCH_CAPACITY_EVERY or the config default. */
+  every?: number;
+  /** decoding.shared. Default: env BENCH_CAPACITY_SHARED (0/1) or the config default. */
+  shared?: boolean;
   /** Length of the served clip (it loops). Default 60. */
   clipSeconds?: number;
   /**
@@ -82,6 +87,8 @@ export interface CapacityReport {
 }
 
 const CLIP = { width: 1920, height: 1080, fps: 25, gop: 50, bitrate: 4_000_000 } as const;
+/** What a config that sets nothing gets: the bench follows the defaults unless told otherwise. */
+const CONFIG_DEFAULTS = configSchema.parse({ version: 1, cameras: [] });
 const FRAMES_PER_SEC_PER_CAMERA = CLIP.fps / CLIP.gop; // keyframe sampling: one frame per GOP
 /** % of one core used by other processes above which a window counts as disturbed (and the machine as not quiet). */
 const DISTURBED_PCT = 25;
@@ -105,6 +112,16 @@ const rn = (x: number | null | undefined, f: (x: number) => number = r3): number
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- /proc ---------------------------------------------------------------------------------------------------
+
+/** A shared keyframe decoder reads FLV from its stdin; a camera's ffmpeg reads the camera. */
+async function isSharedDecoder(pid: number): Promise<boolean> {
+  try {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return args.includes('pipe:0');
+  } catch {
+    return false;
+  }
+}
 
 interface ProcStat {
   pid: number;
@@ -360,7 +377,7 @@ function cameraConfig(i: number, kind: SourceKind, clip: string, server: RtspTes
         rules: { stall: { dwell: 60 } }`;
 }
 
-function writeConfig(file: string, n: number, kind: SourceKind, clip: string, server: RtspTestServer | undefined, perMount: number, keepMinutes: number): void {
+function writeConfig(file: string, n: number, kind: SourceKind, clip: string, server: RtspTestServer | undefined, perMount: number, keepMinutes: number, every: number, shared: boolean): void {
   const cams = Array.from({ length: n }, (_, i) => cameraConfig(i, kind, clip, server, perMount)).join('');
   writeFileSync(
     file,
@@ -368,7 +385,9 @@ function writeConfig(file: string, n: number, kind: SourceKind, clip: string, se
 version: 1
 site: { name: bench-capacity }
 storage: { dataDir: ./data }
+decoding: { shared: ${shared} }
 defaults:
+  sampling: { mode: keyframes, every: ${every} }
   ring: { enabled: true, segmentSec: 2, keepMinutes: ${keepMinutes} }
 cameras:${cams}
 `,
@@ -407,6 +426,8 @@ interface StepContext {
   sampleSec: number;
   perMount: number;
   keepMinutes: number;
+  every: number;
+  shared: boolean;
   quietWaitSec: number;
   progress: (msg: string) => void;
 }
@@ -437,7 +458,7 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       progress(`${n} cameras: RTSP server pid ${server.pid} on port ${server.port}, ${mounts} mounts`);
     }
     const configFile = join(work, 'streetwatch.yaml');
-    writeConfig(configFile, n, kind, ctx.clip, server, ctx.perMount, ctx.keepMinutes);
+    writeConfig(configFile, n, kind, ctx.clip, server, ctx.perMount, ctx.keepMinutes, ctx.every, ctx.shared);
     proc = startRun(configFile, { cwd: work, args: ['--port', '0'] });
     const t0 = performance.now();
     await proc.running(180_000);
@@ -531,11 +552,15 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
     const kids1 = s1.stats.filter((s) => s.ppid === nodePid);
     const alive1 = new Set(kids1.map((k) => k.pid));
     let ffmpegCpu = 0;
+    let sharedDecoderCpu = 0;
     let otherChildCpu = 0;
+    const sharedPids = new Set<number>();
+    for (const k of kids1) if (k.comm === 'ffmpeg' && (await isSharedDecoder(k.pid))) sharedPids.add(k.pid);
     for (const k of kids1) {
       const d = k.cpu - (kids0.get(k.pid)?.cpu ?? 0);
       if (k.comm === 'ffmpeg') ffmpegCpu += d;
       else otherChildCpu += d;
+      if (sharedPids.has(k.pid)) sharedDecoderCpu += d;
     }
     // Children that exited in the window (restarts, evidence cuts) are in node's cutime once reaped; take off
     // what those that already ran at the start had used before it.
@@ -563,6 +588,8 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
     const ffmpegPids = kids1.filter((k) => k.comm === 'ffmpeg').map((k) => k.pid);
     const nodeMem = await memKb(nodePid);
     const ffMem = (await Promise.all(ffmpegPids.map(memKb))).filter((m): m is { rss: number; pss: number } => !!m);
+    const sharedMem = (await Promise.all([...sharedPids].map(memKb))).filter((m): m is { rss: number; pss: number } => !!m);
+    const sharedPssMb = sharedMem.reduce((a, m) => a + m.pss, 0) / 1024;
     const ffPssMb = ffMem.reduce((a, m) => a + m.pss, 0) / 1024;
     const ffRssMb = ffMem.reduce((a, m) => a + m.rss, 0) / 1024;
     const nodePssMb = (nodeMem?.pss ?? NaN) / 1024;
@@ -580,7 +607,7 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
     for (const s of m1.filter((s) => s.name === 'streetwatch_frames_dropped_total')) dropReasons[s.labels.reason!] = (dropReasons[s.labels.reason!] ?? 0) + s.value;
     for (const s of m0.filter((s) => s.name === 'streetwatch_frames_dropped_total')) dropReasons[s.labels.reason!] = (dropReasons[s.labels.reason!] ?? 0) - s.value;
     const dropRatio = decoded > 0 ? dropped / decoded : null;
-    const expected = n * FRAMES_PER_SEC_PER_CAMERA * windowSec;
+    const expected = (n * FRAMES_PER_SEC_PER_CAMERA * windowSec) / ctx.every;
     const upEnd = camerasUp(m1);
     const reconnects = d('streetwatch_camera_reconnects_total');
     const reconnectsByReason: Record<string, number> = {};
@@ -697,6 +724,10 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
         totalPct: r1(pct(ourCpu)),
         nodePct: r1(pct(nodeCpu)),
         ffmpegPct: r1(pct(ffmpegCpu)),
+        // of which the shared keyframe decoders (decoding.shared); the rest is the cameras' own ffmpegs
+        sharedDecodersPct: r1(pct(sharedDecoderCpu)),
+        sharedDecodersPctPerCamera: r2(pct(sharedDecoderCpu) / n),
+        cameraFfmpegPctPerCamera: r2(pct(ffmpegCpu - sharedDecoderCpu) / n),
         reapedChildrenPct: r1(pct(Math.max(0, reapedCpu))),
         otherChildrenPct: r1(pct(otherChildCpu)),
         nodeMainThreadPct: r1(pct(mainThread)),
@@ -712,7 +743,11 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       },
       memory: {
         pssMbPerCamera: r2((nodePssMb + ffPssMb) / n),
-        ffmpegPssMbPerCamera: ffMem.length ? r2(ffPssMb / ffMem.length) : null,
+        // all ffmpeg PSS (the cameras' own and the shared decoders) per camera
+        ffmpegPssMbPerCamera: ffMem.length ? r2(ffPssMb / n) : null,
+        cameraFfmpegPssMb: ffMem.length > sharedMem.length ? r2((ffPssMb - sharedPssMb) / (ffMem.length - sharedMem.length)) : null,
+        sharedDecoders: sharedMem.length,
+        sharedDecodersPssMbTotal: r1(sharedPssMb),
         rssMbPerCamera: r2((nodeRssMb + ffRssMb) / n),
         ffmpegRssMbPerCamera: ffMem.length ? r2(ffRssMb / ffMem.length) : null,
         nodeRssMb: r1(nodeRssMb),
@@ -808,6 +843,8 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     sampleSec: opts.sampleSec ?? envNum('BENCH_CAPACITY_SAMPLE_SEC') ?? 5,
     perMount: opts.camerasPerMount ?? envNum('BENCH_CAPACITY_PER_MOUNT') ?? 10,
     keepMinutes: opts.keepMinutes ?? 1,
+    every: opts.every ?? envNum('BENCH_CAPACITY_EVERY') ?? (CONFIG_DEFAULTS.defaults.sampling.mode === 'keyframes' ? CONFIG_DEFAULTS.defaults.sampling.every : 1),
+    shared: opts.shared ?? (process.env.BENCH_CAPACITY_SHARED ? process.env.BENCH_CAPACITY_SHARED !== '0' : CONFIG_DEFAULTS.decoding.shared),
     quietWaitSec: opts.quietWaitSec ?? envNum('BENCH_CAPACITY_QUIET_WAIT_SEC') ?? 600,
     progress,
   };
@@ -877,7 +914,8 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     rtspServerGaveOut: rtspGaveOut,
     settings: {
       clip: `1920x1080 25 fps H.264, GOP 50, no B-frames, ~4 Mbit/s (${clip.split('/').at(-1)})`,
-      sampling: 'keyframes (default)',
+      sampling: `keyframes, every ${base.every}`,
+      decoding: base.shared ? 'shared keyframe decoders (decoding.shared)' : 'each camera decodes in its own ffmpeg',
       detectors: 'defaults (yolox-nano-416 + static-object)',
       zones: 'per camera: no_stacking (stacking, dwell 300) + no_vending (stall, dwell 60)',
       ring: `on, segmentSec 2, keepMinutes ${base.keepMinutes} (short so 200 cameras fit the disk)`,

@@ -26,6 +26,13 @@ export interface DecoderArgsSpec {
    * uses `index` names instead.
    */
   ring?: RingConfig & { dir: string; naming?: 'time' | 'index' };
+  /**
+   * Where keyframes are decoded. `camera` (default): in this ffmpeg, which outputs raw frames. `shared`: this
+   * ffmpeg only receives — the ring, and every keyframe stream-copied as FLV on stdout — and node picks the
+   * keyframes to decode (`sampling.every`) and sends them to the shared decoders (pipeline/decode-pool.ts). H.264
+   * and keyframe sampling only (FLV in ffmpeg 5.1 carries no H.265).
+   */
+  decode?: 'camera' | 'shared';
 }
 
 /**
@@ -52,6 +59,12 @@ export const FILTER_THREADS = 1;
 /** Options that go before `-i` (they apply to reading and decoding the input). */
 export function inputOptions(spec: DecoderArgsSpec): string[] {
   const opts = sourceInputOptions(spec.input);
+  if (spec.decode === 'shared') {
+    // Nothing is decoded here. With no decoding, probing waits out the whole analyzeduration; the SDP/SPS
+    // already give codec and size.
+    opts.push('-threads', String(DECODER_THREADS), '-analyzeduration', '2000000');
+    return opts;
+  }
   // One decoder thread and one filter thread. The H.264 decoder otherwise starts a frame thread per core, each
   // holding its own frame buffers, and frame threading has nothing to overlap at one frame per GOP (slice
   // threads need several slices per frame, which cameras rarely send). With hundreds of cameras per machine,
@@ -82,6 +95,8 @@ export function inputTarget(spec: DecoderArgsSpec): string {
 export function frameFilter(spec: DecoderArgsSpec): string {
   const parts: string[] = [];
   if (spec.sampling.mode === 'fps') parts.push(`fps=${spec.sampling.fps}`);
+  // One keyframe in `every`: here only after decoding them all. The shared decoders skip them before decoding.
+  if (spec.sampling.mode === 'keyframes' && spec.sampling.every > 1) parts.push(`select=not(mod(n\\,${spec.sampling.every}))`);
   // Scaled to exactly the configured size; boxes are normalised, so a changed aspect ratio maps back exactly.
   parts.push(`scale=${spec.frame.width}:${spec.frame.height}:flags=bilinear`, 'format=rgb24', 'showinfo=checksum=0');
   return parts.join(',');
@@ -97,6 +112,16 @@ export function frameOutputOptions(spec: DecoderArgsSpec): string[] {
 }
 
 export const FRAME_OUTPUT_TARGET = 'pipe:1';
+
+/**
+ * Output (a) of a receiver (`decode: 'shared'`): every keyframe, stream-copied as FLV on stdout. The noise
+ * bitstream filter (its `drop` expression) throws the other frames away before they reach the pipe — about
+ * 70 KB/s instead of the whole 0.5 MB/s stream — and each packet is flushed at once, so a keyframe leaves as
+ * soon as it is received.
+ */
+export function keyframeOutputOptions(): string[] {
+  return ['-map', '0:v:0', '-c:v', 'copy', '-an', '-sn', '-dn', '-bsf:v', 'noise=drop=not(key)', '-flush_packets', '1', '-f', 'flv'];
+}
 
 /** Output (b): the ring segments (stream copy); `strftime` names give each segment's local start time. */
 export function ringOutputOptions(spec: DecoderArgsSpec): string[] {
@@ -117,6 +142,11 @@ export function ringOutputTarget(spec: DecoderArgsSpec): string | undefined {
   return `${spec.ring.dir}/${spec.ring.naming === 'index' ? '%06d.ts' : RING_SEGMENT_PATTERN}`;
 }
 
+/** The options of the stdout output: raw frames, or (a receiver) keyframes as FLV. */
+export function stdoutOutputOptions(spec: DecoderArgsSpec): string[] {
+  return spec.decode === 'shared' ? keyframeOutputOptions() : frameOutputOptions(spec);
+}
+
 /** The whole argument list, as the bench and tests run it without fluent-ffmpeg. */
 export function decoderArgs(spec: DecoderArgsSpec): string[] {
   const ringTarget = ringOutputTarget(spec);
@@ -124,8 +154,34 @@ export function decoderArgs(spec: DecoderArgsSpec): string[] {
     ...inputOptions(spec),
     '-i', inputTarget(spec),
     ...(ringTarget ? [...ringOutputOptions(spec), ringTarget] : []),
-    ...frameOutputOptions(spec), FRAME_OUTPUT_TARGET,
+    ...stdoutOutputOptions(spec), FRAME_OUTPUT_TARGET,
   ];
+}
+
+/**
+ * One shared decoder (pipeline/decode-pool.ts): keyframes of many cameras come in as FLV tags on stdin, each
+ * with a timestamp that names its job (`-copyts` keeps it), and leave as raw frames of one size with a
+ * `showinfo` line each. Low delay and no probing, so each frame leaves as soon as it is decoded rather than
+ * when the next one arrives; no deblocking, as in a camera's own keyframe decoding.
+ */
+export function sharedDecoderInputOptions(): string[] {
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'info',
+    '-threads', String(DECODER_THREADS), '-filter_threads', String(FILTER_THREADS),
+    '-skip_loop_filter', 'all', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0',
+    '-copyts', '-f', 'flv',
+  ];
+}
+
+export function sharedDecoderOutputOptions(frame: FrameSizeConfig): string[] {
+  return [
+    '-map', '0:v:0', '-vf', `scale=${frame.width}:${frame.height}:flags=bilinear,format=rgb24,showinfo=checksum=0`,
+    '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-flush_packets', '1', '-f', 'rawvideo',
+  ];
+}
+
+export function sharedDecoderArgs(frame: FrameSizeConfig): string[] {
+  return [...sharedDecoderInputOptions(), '-i', 'pipe:0', ...sharedDecoderOutputOptions(frame), FRAME_OUTPUT_TARGET];
 }
 
 export function frameBytes(frame: FrameSizeConfig): number {

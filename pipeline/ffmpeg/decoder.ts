@@ -5,12 +5,13 @@ import { redact } from '../../core/redact.js';
 import {
   type DecoderArgsSpec,
   frameBytes,
-  frameOutputOptions,
   inputOptions,
   inputTarget,
   ringOutputOptions,
   ringOutputTarget,
+  stdoutOutputOptions,
 } from './args.js';
+import { FlvH264Reader, type FlvVideoFrame } from './flv.js';
 import { FrameAssembler, type FrameInfo, parseShowinfoLine } from './frame-assembler.js';
 import { stopChild } from './stop.js';
 
@@ -22,14 +23,23 @@ export interface DecoderExit {
   stoppedByUs: boolean;
   /** The last stderr lines that are not per-frame lines. */
   stderrTail: string[];
+  /** Frames delivered: decoded frames, or for a receiver (`decode: 'shared'`) keyframes received. */
   frames: number;
   /** A spawn failure (ffmpeg missing), if any. */
   spawnError?: Error;
+  /** A receiver's stdout that could not be read as FLV/H.264. */
+  streamError?: Error;
 }
 
 export interface DecoderOptions {
   spec: DecoderArgsSpec;
-  onFrame: (data: Buffer, info: FrameInfo) => void;
+  /** Decoded frames (`decode: 'camera'`). */
+  onFrame?: (data: Buffer, info: FrameInfo) => void;
+  /**
+   * Keyframes received (`decode: 'shared'`). A returned promise holds back reading ffmpeg's stdout until it
+   * settles: a file read as fast as possible then waits for the shared decoder instead of outrunning it.
+   */
+  onKeyframe?: (frame: FlvVideoFrame) => void | Promise<void>;
   /** Every non-frame stderr line (redacted), for stream info and error classification. */
   onLine?: (line: string) => void;
   ffmpegPath?: string;
@@ -38,6 +48,8 @@ export interface DecoderOptions {
 }
 
 const TAIL_LINES = 30;
+/** How long a receiver's run waits after ffmpeg exits for its last keyframes to come back from the decoders. */
+const SINK_DRAIN_LIMIT_MS = 60_000;
 
 /**
  * One ffmpeg process for one camera, run through fluent-ffmpeg. Frames are parsed from stdout by exact byte
@@ -55,6 +67,7 @@ export class FfmpegDecoder {
   private stopping: Promise<DecoderExit> | undefined;
   private started = false;
   private settled = false;
+  private streamError: Error | undefined;
 
   constructor(private readonly opts: DecoderOptions) {
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -68,29 +81,61 @@ export class FfmpegDecoder {
     if (this.started) throw new Error('decoder already started');
     this.started = true;
     const { spec } = this.opts;
+    const shared = spec.decode === 'shared';
     const assembler = new FrameAssembler(frameBytes(spec.frame), (data, info) => {
       this.frames++;
-      this.opts.onFrame(data, info);
+      this.opts.onFrame?.(data, info);
+    });
+    const waits: Promise<void>[] = [];
+    const reader = new FlvH264Reader((f) => {
+      this.frames++;
+      const w = this.opts.onKeyframe?.(f);
+      if (w) waits.push(w);
     });
     const sink = new Writable({
       highWaterMark: 1 << 20,
-      write(chunk: Buffer, _enc, cb) {
-        assembler.pushBytes(chunk);
-        cb();
+      write: (chunk: Buffer, _enc, cb) => {
+        if (!shared) {
+          assembler.pushBytes(chunk);
+          cb();
+          return;
+        }
+        try {
+          reader.push(chunk);
+        } catch (e) {
+          // Not FLV/H.264 after all: nothing more can be read from this run.
+          this.streamError ??= e as Error;
+          void this.stop();
+          cb();
+          return;
+        }
+        if (!waits.length) return cb();
+        void Promise.all(waits.splice(0)).then(() => cb());
       },
     });
 
+    // A receiver's last keyframes may still be with the shared decoders when ffmpeg exits (a short file is read
+    // whole into the pipe buffers at once): the run ends only when every keyframe written has been handled.
+    const sinkDone = new Promise<void>((r) => {
+      sink.once('finish', r);
+      sink.once('close', r);
+      sink.once('error', () => r());
+    });
     const cmd = ffmpeg({ stdoutLines: TAIL_LINES });
     if (this.opts.ffmpegPath) cmd.setFfmpegPath(this.opts.ffmpegPath);
     cmd.input(inputTarget(spec)).inputOptions(inputOptions(spec));
     const ringTarget = ringOutputTarget(spec);
     if (ringTarget) cmd.output(ringTarget).outputOptions(ringOutputOptions(spec));
-    cmd.output(sink, { end: true }).outputOptions(frameOutputOptions(spec));
+    cmd.output(sink, { end: true }).outputOptions(stdoutOutputOptions(spec));
 
     cmd.on('start', () => {
       this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
       // fluent-ffmpeg only attaches its own exit handling; we wait on the real process for the reap.
-      this.proc?.once('close', (code, signal) => this.settle({ code, signal }));
+      this.proc?.once('close', (code, signal) => {
+        if (!shared) return this.settle({ code, signal });
+        const limit = new Promise<void>((r) => setTimeout(r, SINK_DRAIN_LIMIT_MS).unref());
+        void Promise.race([sinkDone, limit]).then(() => this.settle({ code, signal }));
+      });
       this.proc?.stdin?.on('error', () => {
         /* ffmpeg already gone; the exit is handled on 'close' */
       });
@@ -127,6 +172,7 @@ export class FfmpegDecoder {
       stderrTail: [...this.tail],
       frames: this.frames,
       ...(r.spawnError ? { spawnError: r.spawnError } : {}),
+      ...(this.streamError ? { streamError: this.streamError } : {}),
     });
   }
 

@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchCapacity, histogramQuantile, type StepResult } from '../../scripts/bench-capacity.js';
 import { killRuns } from '../helpers/cli.js';
@@ -55,8 +56,11 @@ describe('bench capacity', () => {
       rssMbPerCamera: expect.any(Number),
       nodeRssMb: expect.any(Number),
       nodePssMb: expect.any(Number),
-      ffmpegProcesses: 2,
+      // the 2 cameras' receivers and, with the default shared decoding, one decoder per core
+      ffmpegProcesses: 2 + cpus().length,
+      sharedDecoders: cpus().length,
     });
+    expect(r.cpu.sharedDecodersPct).toBeGreaterThan(0);
     expect(r.memory.pssMbPerCamera).toBeGreaterThan(0);
 
     // frames were decoded and went through both default detectors

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DECODER_THREADS, decoderArgs, FILTER_THREADS, frameFilter, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
+import { DECODER_THREADS, decoderArgs, FILTER_THREADS, frameFilter, sharedDecoderArgs, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
 
 const base: DecoderArgsSpec = {
   input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },
-  sampling: { mode: 'keyframes' },
+  sampling: { mode: 'keyframes', every: 1 },
   frame: { width: 640, height: 360 },
   ring: { enabled: true, segmentSec: 2, keepMinutes: 10, dir: '/data/ring/cam-1' },
 };
@@ -47,6 +47,33 @@ describe('decoderArgs', () => {
     expect(after(a, '-skip_loop_filter')).toBe('all');
     expect(a.indexOf('-skip_loop_filter')).toBeLessThan(a.indexOf('-i'));
     expect(decoderArgs({ ...base, sampling: { mode: 'fps', fps: 2 } })).not.toContain('-skip_loop_filter');
+  });
+
+  it('a receiver (decode shared) decodes nothing: no skip_frame/scale; ring, then every keyframe as FLV flushed at once', () => {
+    const a = decoderArgs({ ...base, decode: 'shared' });
+    const i = a.indexOf('-i');
+    expect(a).not.toContain('-skip_frame');
+    expect(a).not.toContain('-vf');
+    expect(after(a, '-threads')).toBe('1');
+    const out = a.slice(a.indexOf('/data/ring/cam-1/%Y%m%dT%H%M%S.ts') + 1);
+    expect(out).toEqual(['-map', '0:v:0', '-c:v', 'copy', '-an', '-sn', '-dn', '-bsf:v', 'noise=drop=not(key)', '-flush_packets', '1', '-f', 'flv', 'pipe:1']);
+    expect(i).toBeLessThan(a.indexOf('-f'));
+  });
+
+  it('every > 1 when the camera decodes itself: select after decoding (the shared decoders skip before it)', () => {
+    expect(frameFilter({ ...base, sampling: { mode: 'keyframes', every: 3 } })).toBe('select=not(mod(n\\,3)),scale=640:360:flags=bilinear,format=rgb24,showinfo=checksum=0');
+    expect(frameFilter(base)).not.toContain('select');
+  });
+
+  it('a shared decoder: FLV on stdin with our timestamps kept, low delay, one thread, raw frames of one size', () => {
+    const a = sharedDecoderArgs({ width: 320, height: 180 });
+    const i = a.indexOf('-i');
+    expect(a[i + 1]).toBe('pipe:0');
+    expect(a.slice(0, i)).toEqual(expect.arrayContaining(['-copyts', '-flags', 'low_delay', '-threads', '1', '-skip_loop_filter', 'all']));
+    expect(after(a, '-f')).toBe('flv');
+    expect(a).not.toContain('nobuffer'); // it holds every frame back until the next one (measured)
+    expect(after(a, '-vf')).toBe('scale=320:180:flags=bilinear,format=rgb24,showinfo=checksum=0');
+    expect(a.slice(-5)).toEqual(['-flush_packets', '1', '-f', 'rawvideo', 'pipe:1']);
   });
 
   it('fps mode: fps filter before scale, no skip_frame, no passthrough', () => {

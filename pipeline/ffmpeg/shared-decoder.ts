@@ -1,0 +1,186 @@
+import { PassThrough, Writable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import type { FrameSizeConfig } from '../../config/schema.js';
+import { redact } from '../../core/redact.js';
+import { frameBytes, sharedDecoderInputOptions, sharedDecoderOutputOptions } from './args.js';
+import { flvHeader, flvKeyframeTag } from './flv.js';
+import { FrameAssembler, parseShowinfoLine } from './frame-assembler.js';
+
+/** Why a keyframe sent to a shared decoder came back without a picture. */
+export type DecodeFailure = 'undecodable' | 'decoder_exit';
+
+export type DecodeOutcome = { ok: true; data: Buffer } | { ok: false; reason: DecodeFailure };
+
+interface Job {
+  ts: number;
+  /** Absent for a filler. */
+  done?: (o: DecodeOutcome) => void;
+}
+
+/**
+ * ffmpeg 5.1 writes a decoded frame to its output only when the next input packet comes through (the frame is
+ * decoded and filtered at once, but leaves one packet later; measured: always exactly one frame behind). So
+ * when no keyframe follows within FILLER_MS, a filler goes in behind the last one: a 16×16 black H.264 IDR
+ * (52 bytes; libx264, SEI removed) that pushes the real frame out and whose own picture is thrown away.
+ * A filler costs ≈ 2.4 ms of decoder CPU (the scale filter is rebuilt for its size and back), so it is only
+ * sent while a keyframe waits and no other keyframe comes to push it out.
+ */
+const FILLER = Buffer.from('AAAAAWdCwArZHsBEAAADAAQAAAMACDxImSAAAAABaMuDyyAAAAFliIQFf///D0UAAULfgA==', 'base64');
+export const FILLER_MS = 20;
+
+const TAIL_LINES = 20;
+/** Timestamps are FLV's 32 bits of ms; a decoder is replaced long before it runs out (years at 100 jobs/s). */
+const MAX_TS = 0xffffffff;
+
+/**
+ * One ffmpeg that decodes keyframes of many cameras, in order, at one output size. Each keyframe goes in as
+ * an FLV tag whose timestamp is its job number; the `showinfo` line of each decoded frame gives that number
+ * back, so a frame is matched to its job even when a broken keyframe in between yields no picture (that job
+ * is answered `undecodable`). Frames of cameras with different sizes or SPS may follow each other: each
+ * keyframe carries its own SPS/PPS and the scale filter follows a size change.
+ */
+export class SharedDecoder {
+  readonly exited: Promise<{ code: number | null; signal: string | null; stderrTail: string[] }>;
+  private resolveExit!: (e: { code: number | null; signal: string | null; stderrTail: string[] }) => void;
+  private readonly input = new PassThrough({ highWaterMark: 1 << 20 });
+  private readonly jobs: Job[] = [];
+  private readonly tail: string[] = [];
+  private proc: ChildProcess | undefined;
+  private nextTs = 1;
+  private fillerTimer: NodeJS.Timeout | undefined;
+  /** Keyframes (not fillers) not answered yet. */
+  private waiting = 0;
+  private started = false;
+  private settled = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly frame: FrameSizeConfig,
+    private readonly opts: { ffmpegPath?: string; stopStepMs?: number } = {},
+  ) {
+    this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  /** Keyframes sent and not answered yet. */
+  get pending(): number {
+    return this.waiting;
+  }
+
+  get alive(): boolean {
+    return this.started && !this.settled && !this.stopping;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  start(): void {
+    if (this.started) throw new Error('shared decoder already started');
+    this.started = true;
+    const assembler = new FrameAssembler(frameBytes(this.frame), (data, info) => this.answer(Math.round(info.ptsSec * 1000), data));
+    const sink = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        assembler.pushBytes(chunk);
+        cb();
+      },
+    });
+    const cmd = ffmpeg({ stdoutLines: TAIL_LINES });
+    if (this.opts.ffmpegPath) cmd.setFfmpegPath(this.opts.ffmpegPath);
+    // fluent-ffmpeg pipes the input stream into ffmpeg's stdin; the options around `-i pipe:0` are ours.
+    cmd.input(this.input).inputOptions(sharedDecoderInputOptions());
+    cmd.output(sink, { end: true }).outputOptions(sharedDecoderOutputOptions(this.frame));
+    cmd.on('start', () => {
+      this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      this.proc?.once('close', (code, signal) => this.settle(code, signal));
+    });
+    cmd.on('stderr', (line: string) => {
+      const info = parseShowinfoLine(line);
+      if (info) {
+        assembler.pushInfo(info);
+        return;
+      }
+      if (line.includes('[Parsed_showinfo_')) return;
+      this.tail.push(redact(line));
+      if (this.tail.length > TAIL_LINES) this.tail.shift();
+    });
+    cmd.on('error', () => {
+      if (!this.proc) this.settle(null, null);
+    });
+    cmd.on('end', () => {
+      /* settled on 'close' */
+    });
+    this.input.on('error', () => {
+      /* ffmpeg gone; settled on 'close' */
+    });
+    this.input.write(flvHeader());
+    cmd.run();
+  }
+
+  /** Sends one Annex B keyframe (SPS/PPS included); the answer comes in decode order. */
+  decode(annexB: Buffer): Promise<DecodeOutcome> {
+    if (!this.alive || this.nextTs > MAX_TS) return Promise.resolve({ ok: false, reason: 'decoder_exit' });
+    const ts = this.nextTs++;
+    return new Promise((done) => {
+      this.waiting++;
+      this.jobs.push({
+        ts,
+        done: (o) => {
+          this.waiting--;
+          done(o);
+        },
+      });
+      this.input.write(flvKeyframeTag(ts, annexB));
+      this.armFiller();
+    });
+  }
+
+  /**
+   * While keyframes wait for their picture, a filler goes in after FILLER_MS without a new keyframe, and again
+   * at doubling intervals (up to 1 s) while they still wait: at start-up ffmpeg probes the first packets and
+   * holds more than one back, and a reader that waits for each answer (a file) sends nothing else meanwhile.
+   */
+  private armFiller(delayMs = FILLER_MS): void {
+    if (this.fillerTimer) clearTimeout(this.fillerTimer);
+    this.fillerTimer = setTimeout(() => {
+      this.fillerTimer = undefined;
+      if (!this.waiting || !this.alive || this.nextTs > MAX_TS) return;
+      const ts = this.nextTs++;
+      this.jobs.push({ ts });
+      this.input.write(flvKeyframeTag(ts, FILLER));
+      this.armFiller(Math.min(delayMs * 2, 1000));
+    }, delayMs);
+  }
+
+  private answer(ts: number, data: Buffer): void {
+    // Every job before the frame that came out gave no picture (a broken keyframe); a filler needs no answer.
+    while (this.jobs.length && this.jobs[0]!.ts < ts) this.jobs.shift()!.done?.({ ok: false, reason: 'undecodable' });
+    if (this.jobs.length && this.jobs[0]!.ts === ts) this.jobs.shift()!.done?.({ ok: true, data });
+  }
+
+  private settle(code: number | null, signal: string | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.fillerTimer) clearTimeout(this.fillerTimer);
+    for (const j of this.jobs.splice(0)) j.done?.({ ok: false, reason: 'decoder_exit' });
+    this.resolveExit({ code, signal, stderrTail: [...this.tail] });
+  }
+
+  /** Idempotent: ends the input (ffmpeg finishes what it has), then SIGTERM and SIGKILL if it does not exit. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      if (!this.started || this.settled) return;
+      if (this.fillerTimer) clearTimeout(this.fillerTimer);
+      this.input.end();
+      const step = this.opts.stopStepMs ?? 2000;
+      const waitExit = (ms: number) => Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      for (let i = 0; i < 50 && !this.proc && !this.settled; i++) await new Promise((r) => setTimeout(r, 20));
+      if (await waitExit(step)) return;
+      this.proc?.kill('SIGTERM');
+      if (await waitExit(step)) return;
+      this.proc?.kill('SIGKILL');
+      await this.exited;
+    })());
+  }
+}
