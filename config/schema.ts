@@ -101,8 +101,16 @@ export const frameSizeSchema = z.strictObject({
 export const ringSchema = z.strictObject({
   enabled: z.boolean().default(true),
   segmentSec: z.number().min(1).max(10).default(2),
-  /** Minutes of video kept per camera; older segments are deleted. */
+  /**
+   * Minutes of video kept at most per camera, while something stands in one of its zones (from its first
+   * sighting, for the evidence's stills and clip); older segments are deleted.
+   */
   keepMinutes: z.number().positive().default(10),
+  /**
+   * Seconds kept while nothing stands in the camera's zones. Never less than an update's clip needs
+   * (evidence.clipBeforeSec + clipAfterSec + two segments).
+   */
+  idleKeepSec: z.number().min(0).max(3600).default(20),
 });
 
 /**

@@ -77,6 +77,12 @@ export interface CameraDeps {
    * sampling, the camera's own ffmpeg decodes.
    */
   decodePool?: DecodePool;
+  /**
+   * What evidence may still need from a camera's ring: when whatever now stands in its zones was first seen
+   * (-Infinity: keep everything up to keepMinutes; undefined: nothing), and the clip margins. Without it the
+   * ring keeps only `idleKeepSec`.
+   */
+  evidenceNeeds?: { firstSightingMs: (cameraId: string) => number | undefined; clipBeforeSec: number; clipAfterSec: number };
 }
 
 /**
@@ -129,10 +135,22 @@ export class CameraRunner {
         this.log.info('no evidence ring for a file read faster than real time: evidence is cut from the file itself');
       }
       if (this.camera.ring.enabled && this.source.live) {
+        const { segmentSec, idleKeepSec } = this.camera.ring;
+        const needs = this.deps.evidenceNeeds;
         this.ring = new SegmentRing({
           dir: ringDir(this.deps.dataDir, this.camera.id),
           keepMinutes: this.camera.ring.keepMinutes,
-          segmentSec: this.camera.ring.segmentSec,
+          // never less than an update's clip (around its latest sighting) needs
+          idleKeepSec: needs ? Math.max(idleKeepSec, needs.clipBeforeSec + needs.clipAfterSec + 2 * segmentSec) : idleKeepSec,
+          ...(needs
+            ? {
+                pinFromMs: () => {
+                  const first = needs.firstSightingMs(this.camera.id);
+                  return first === undefined ? undefined : first - (needs.clipBeforeSec + segmentSec) * 1000;
+                },
+              }
+            : {}),
+          segmentSec,
           onDeleted: (files) => this.deps.metrics.ringSegmentsDeleted.inc({ camera: this.camera.id }, files.length),
           onError: (e) => this.log.warn({ err: e }, 'ring pruning failed'),
         });

@@ -1,22 +1,20 @@
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Service } from '../core/lifecycle.js';
 import { once } from '../core/lifecycle.js';
 
 /**
- * The evidence ring of one camera: the last N minutes of the compressed stream in ~2 s MPEG-TS segments that
- * ffmpeg writes (`-c copy`, named by local start time, see ffmpeg/args.ts). This part only keeps it bounded —
- * deleting segments older than the window — and lists segments for the evidence packager.
+ * The evidence ring of one camera: the recent compressed stream in ~2 s MPEG-TS segments that ffmpeg writes
+ * (`-c copy`, named by local start time, see ffmpeg/args.ts). This part only keeps it bounded and lists
+ * segments for the evidence packager.
+ *
+ * What is kept is what evidence can still ask for. A camera where nothing is going on keeps only `idleKeepSec`
+ * (enough for an update's clip, `clipBeforeSec` + `clipAfterSec`); while something stands in one of its zones
+ * — what may become an incident, whose package needs a still and a clip from its first sighting — the ring
+ * keeps everything since then (the pin), up to `keepMinutes`. Most cameras, most of the time, hold seconds
+ * instead of minutes: on disk, and in writes, since a segment deleted before the kernel's writeback (30 s by
+ * default) is never written to the disk at all.
  */
-
-export interface RingSegment {
-  file: string;
-  /** Local start time parsed from the name, ms since epoch. */
-  startMs: number;
-  /** Last write (≈ end of the segment), ms since epoch. */
-  endMs: number;
-  bytes: number;
-}
 
 const NAME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.ts$/;
 
@@ -28,7 +26,6 @@ export function segmentStartMs(name: string): number | undefined {
   return new Date(y!, mo! - 1, d!, h!, mi!, s!).getTime();
 }
 
-/** The segment files of a ring folder by start time (none if the folder does not exist yet). */
 /** A ring segment file as its name describes it. */
 export interface SegmentFile {
   file: string;
@@ -40,6 +37,7 @@ export interface SegmentFile {
 /** Where a camera's evidence ring lives under the data folder (the decoder writes it, evidence reads it). */
 export const ringDir = (dataDir: string, cameraId: string): string => join(dataDir, 'ring', cameraId);
 
+/** The segment files of a ring folder by start time (none if the folder does not exist yet). */
 export async function segmentFiles(dir: string): Promise<SegmentFile[]> {
   let names: string[];
   try {
@@ -56,14 +54,30 @@ export async function segmentFiles(dir: string): Promise<SegmentFile[]> {
   return out.sort((a, b) => a.startMs - b.startMs);
 }
 
+export interface RingPolicy {
+  /** Nothing older than this is kept, pinned or not. */
+  keepMs: number;
+  /** Kept when nothing is pinned. */
+  idleKeepMs: number;
+  /** Keep everything from this time (ms since epoch) while it is set; -Infinity keeps everything up to keepMs. */
+  pinFromMs?: number;
+}
+
 /**
- * Which segments to delete: those that ended before `nowMs - keepMs`. The newest segment is never deleted
- * (ffmpeg may be writing it). Pure, for table tests.
+ * Which segments to delete. A segment ends where the next one starts (from the names alone: no stat of every
+ * segment of every camera every few seconds). It goes when it ended before `now - keepMs`, or before
+ * `now - idleKeepMs` and before the pin. The newest segment is never deleted (ffmpeg is writing it). Pure.
  */
-export function segmentsToPrune(segments: RingSegment[], nowMs: number, keepMs: number): RingSegment[] {
+export function segmentsToPrune<S extends Pick<SegmentFile, 'startMs'>>(segments: readonly S[], nowMs: number, policy: RingPolicy): S[] {
   if (segments.length <= 1) return [];
   const sorted = [...segments].sort((a, b) => a.startMs - b.startMs);
-  return sorted.slice(0, -1).filter((s) => s.endMs < nowMs - keepMs);
+  const out: S[] = [];
+  for (let i = 0; i < sorted.length - 1; i++) {
+    const endMs = sorted[i + 1]!.startMs;
+    const pinned = policy.pinFromMs !== undefined && endMs >= policy.pinFromMs;
+    if (endMs < nowMs - policy.keepMs || (endMs < nowMs - policy.idleKeepMs && !pinned)) out.push(sorted[i]!);
+  }
+  return out;
 }
 
 export class SegmentRing implements Service {
@@ -74,6 +88,10 @@ export class SegmentRing implements Service {
     private readonly opts: {
       dir: string;
       keepMinutes: number;
+      /** Seconds kept while nothing is pinned (at most keepMinutes). */
+      idleKeepSec: number;
+      /** From when the camera's evidence may still need video (ms since epoch), if anything is pending. */
+      pinFromMs?: () => number | undefined;
       segmentSec: number;
       onDeleted?: (files: string[]) => void;
       onError?: (e: unknown) => void;
@@ -101,22 +119,10 @@ export class SegmentRing implements Service {
     await this.prune();
   }
 
-  async list(): Promise<RingSegment[]> {
-    const out: RingSegment[] = [];
-    for (const { file, startMs } of await segmentFiles(this.opts.dir)) {
-      try {
-        const st = await stat(file);
-        out.push({ file, startMs, endMs: st.mtimeMs, bytes: st.size });
-      } catch {
-        /* deleted meanwhile */
-      }
-    }
-    return out;
-  }
-
   async prune(): Promise<string[]> {
     const now = (this.opts.now ?? Date.now)();
-    const victims = segmentsToPrune(await this.list(), now, this.opts.keepMinutes * 60_000);
+    const keepMs = this.opts.keepMinutes * 60_000;
+    const victims = segmentsToPrune(await segmentFiles(this.opts.dir), now, { keepMs, idleKeepMs: Math.min(keepMs, this.opts.idleKeepSec * 1000), pinFromMs: this.opts.pinFromMs?.() });
     const deleted: string[] = [];
     for (const v of victims) {
       try {

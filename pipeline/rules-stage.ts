@@ -6,6 +6,7 @@ import { evaluateRules } from '../rules/engine.js';
 import type { FiredMap, Hit, RuleZone } from '../rules/types.js';
 import { emptyVehicleState, evaluateVehicle, vehicleParams, type VehicleParams, type VehicleState } from '../rules/vehicle.js';
 import type { FrameDetections } from './detect-stage.js';
+import { pointInPolygon } from './zones.js';
 import { DEFAULT_TRACKER, emptyTracker, updateTracks, type TrackedDetection, type TrackerParams, type TrackerState } from './tracker.js';
 
 /**
@@ -60,6 +61,23 @@ export class RulesStage {
       this.cams.set(cam.id, { zones, vehicle, active: freshState(), shadow: freshState() });
     }
     for (const id of this.cams.keys()) if (!seen.has(id)) this.cams.delete(id);
+  }
+
+  /**
+   * When whatever now stands in one of the camera's zones was first seen still: a hit's evidence starts there
+   * (its first still, the start of its clip), so the camera's ring keeps video from then on. Undefined when
+   * nothing does; -Infinity for a vehicle camera, whose evidence spans passes minutes apart.
+   */
+  firstSightingMs(cameraId: string): number | undefined {
+    const cam = this.cams.get(cameraId);
+    if (!cam || cam.zones.length === 0) return undefined;
+    if (cam.vehicle) return Number.NEGATIVE_INFINITY;
+    let first: number | undefined;
+    for (const t of cam.active.tracker.tracks) {
+      if (first !== undefined && t.stillSinceMs >= first) continue;
+      if (cam.zones.some((z) => z.polygon && pointInPolygon(t.anchor, z.polygon))) first = t.stillSinceMs;
+    }
+    return first;
   }
 
   forgetCamera(cameraId: string): void {

@@ -207,6 +207,15 @@ export class Runtime implements Service {
       onFrame: (f) => this.scheduler.offer(f),
       createPositionSource: this.opts.createPositionSource,
       ...(this.decodePool ? { decodePool: this.decodePool } : {}),
+      ...(this.opts.rules
+        ? {
+            evidenceNeeds: {
+              firstSightingMs: (id: string) => this.opts.rules?.firstSightingMs(id),
+              clipBeforeSec: this.config.evidence.clipBeforeSec,
+              clipAfterSec: this.config.evidence.clipAfterSec,
+            },
+          }
+        : {}),
       ...this.opts.cameraDeps,
     };
   }

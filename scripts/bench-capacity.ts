@@ -189,11 +189,18 @@ async function memKb(pid: number): Promise<{ rss: number; pss: number } | undefi
   }
 }
 
-async function procIo(pid: number): Promise<{ rchar: number; writeBytes: number } | undefined> {
+interface ProcIo {
+  rchar: number;
+  writeBytes: number;
+  /** Dirty page-cache bytes dropped before writeback: counted to whoever truncates or deletes the file. */
+  cancelledWriteBytes: number;
+}
+
+async function procIo(pid: number): Promise<ProcIo | undefined> {
   try {
     const s = await readFile(`/proc/${pid}/io`, 'utf8');
     const get = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
-    return { rchar: get('rchar'), writeBytes: get('write_bytes') };
+    return { rchar: get('rchar'), writeBytes: get('write_bytes'), cancelledWriteBytes: get('cancelled_write_bytes') };
   } catch {
     return undefined;
   }
@@ -353,7 +360,9 @@ interface Snapshot {
   nodeThreads: Map<string, number>;
   machine: { busy: number; total: number };
   metrics: Sample[];
-  io: Map<number, { rchar: number; writeBytes: number }>;
+  io: Map<number, ProcIo>;
+  /** node's own: it deletes the ring segments, so the writes they never needed are counted to it. */
+  nodeIo: ProcIo | undefined;
   tcp: Map<string, number> | undefined;
 }
 
@@ -492,7 +501,7 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       const metrics = await scrape();
       const stats = await allStats();
       const kids = stats.filter((s) => s.ppid === nodePid);
-      const io = new Map<number, { rchar: number; writeBytes: number }>();
+      const io = new Map<number, ProcIo>();
       await Promise.all(
         kids.map(async (k) => {
           const v = await procIo(k.pid);
@@ -506,6 +515,7 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
         machine: await machineCpu(),
         metrics,
         io,
+        nodeIo: await procIo(nodePid),
         tcp: server ? await tcpReceived(server.port) : undefined,
       };
     };
@@ -668,6 +678,8 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       rchar += v.rchar - (v0?.rchar ?? 0);
     }
     const ringNewBytes = [...ringSeen.values()].reduce((a, b) => a + b, 0);
+    // Segments deleted while their pages were still dirty never reach the disk.
+    const cancelled = s1.nodeIo && s0.nodeIo ? s1.nodeIo.cancelledWriteBytes - s0.nodeIo.cancelledWriteBytes : NaN;
     let tcpBytes: number | null = null;
     if (s0.tcp && s1.tcp) {
       tcpBytes = 0;
@@ -789,12 +801,13 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       incidentsInWindow: d('streetwatch_incident_hits_total', (l) => l.decision === 'created'),
       io: {
         ringWriteMBPerSec: r2(ringWrite / windowSec / 1e6),
+        ringDiskWriteMBPerSec: Number.isFinite(cancelled) ? r2(Math.max(0, ringWrite - cancelled) / windowSec / 1e6) : null,
         ringNewSegmentMBPerSec: r2(ringNewBytes / windowSec / 1e6),
         ringNewSegments: ringSeen.size,
         inputMBPerSec: kind === 'rtsp' ? rn(tcpBytes === null ? null : tcpBytes / windowSec / 1e6, r2) : r2(rchar / windowSec / 1e6),
         inputMbitPerCamera: kind === 'rtsp' ? rn(tcpBytes === null ? null : (tcpBytes * 8) / windowSec / 1e6 / n, r2) : r2((rchar * 8) / windowSec / 1e6 / n),
         note:
-          'ringWrite: Σ write_bytes (/proc/<pid>/io) of the ffmpeg children; ringNewSegment: bytes of segment files that appeared in the ring folders during the window; input: ' +
+          'ringWrite: Σ write_bytes (/proc/<pid>/io) of the ffmpeg children; ringDiskWrite: that less the cancelled_write_bytes of node, which deletes the segments (pages deleted before the kernel wrote them back never reach the disk); ringNewSegment: bytes of segment files that appeared in the ring folders during the window; input: ' +
           (kind === 'rtsp' ? 'Σ bytes_received (ss -ti) of the TCP connections to the RTSP server (RTSP interleaved over loopback)' : 'Σ rchar (/proc/<pid>/io) of the ffmpeg children (the file reads)'),
       },
       ring: { keepMinutes: ctx.keepMinutes, segmentSec: 2, note: `ring keepMinutes ${ctx.keepMinutes} (not the default 10) so ${n} cameras fit the disk; the write rate does not depend on it` },

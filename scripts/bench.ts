@@ -94,7 +94,7 @@ async function ingest(): Promise<Record<string, unknown>> {
         input: { kind: 'file', path: clip, loop: false, realtime: false },
         sampling,
         frame: { width: 640, height: 360 },
-        ring: { enabled: true, segmentSec: 2, keepMinutes: 10, dir, naming: 'index' },
+        ring: { enabled: true, segmentSec: 2, keepMinutes: 10, idleKeepSec: 20, dir, naming: 'index' },
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

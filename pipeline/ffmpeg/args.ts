@@ -5,8 +5,9 @@ import type { FrameSizeConfig, RingConfig, SamplingConfig } from '../../config/s
  * process. Kept apart from the process handling so the exact flags are unit-tested and reused by the bench.
  *
  * One process per camera, one connection to the camera, two outputs:
- *   (a) sampled frames, scaled inside ffmpeg, raw rgb24 on stdout (pipe:1), one `showinfo` line per frame on
- *       stderr carrying its PTS (the raw pipe has no timestamps of its own);
+ *   (a) on stdout (pipe:1) either sampled frames, scaled inside ffmpeg, raw rgb24, one `showinfo` line per
+ *       frame on stderr carrying its PTS (the raw pipe has no timestamps of its own) — or, for a camera on the
+ *       shared decoders (`decode: 'shared'`), its keyframes stream-copied as FLV;
  *   (b) the evidence ring: the compressed stream copied (-c copy) into ~2 s MPEG-TS segments named by their
  *       local start time, so evidence clips later cost no re-encode.
  */
@@ -159,10 +160,11 @@ export function decoderArgs(spec: DecoderArgsSpec): string[] {
 }
 
 /**
- * One shared decoder (pipeline/decode-pool.ts): keyframes of many cameras come in as FLV tags on stdin, each
- * with a timestamp that names its job (`-copyts` keeps it), and leave as raw frames of one size with a
- * `showinfo` line each. Low delay and no probing, so each frame leaves as soon as it is decoded rather than
- * when the next one arrives; no deblocking, as in a camera's own keyframe decoding.
+ * One shared decoder (pipeline/ffmpeg/shared-decoder.ts): keyframes of many cameras come in as FLV tags on
+ * stdin, each with a timestamp that names its job (`-copyts` keeps it), and leave as raw frames of one size
+ * with a `showinfo` line each. Low delay, minimal probing and every packet flushed, so a frame leaves without
+ * waiting for more input (except the one frame ffmpeg 5.1 always holds back: see FILLER in shared-decoder.ts);
+ * no deblocking, as in a camera's own keyframe decoding.
  */
 export function sharedDecoderInputOptions(): string[] {
   return [

@@ -52,8 +52,9 @@ const TAIL_LINES = 30;
 const SINK_DRAIN_LIMIT_MS = 60_000;
 
 /**
- * One ffmpeg process for one camera, run through fluent-ffmpeg. Frames are parsed from stdout by exact byte
- * count and paired with their PTS from stderr. `stop()` asks ffmpeg to quit with `q` (so the ring's last
+ * One ffmpeg process for one camera, run through fluent-ffmpeg. Decoding itself (`decode: 'camera'`), frames
+ * are parsed from stdout by exact byte count and paired with their PTS from stderr; as a receiver (`decode:
+ * 'shared'`), stdout carries the camera's keyframes as FLV for the shared decoders. `stop()` asks ffmpeg to quit with `q` (so the ring's last
  * segment is closed properly), then SIGTERM, then SIGKILL, and resolves only when the process has exited and
  * been reaped — no zombies, no orphans.
  */

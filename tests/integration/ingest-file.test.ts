@@ -82,7 +82,7 @@ describe('file source', () => {
   ])('%s fails with a clear error naming the camera, without retrying', async (_what, make, code, text) => {
     const path = await make();
     // read at its own rate, like a camera: the evidence ring is on, and with it the codec check
-    h = runCamera(fileCamera(path as string, { source: { kind: 'file', path: path as string, loop: false, realtime: true }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1 } }));
+    h = runCamera(fileCamera(path as string, { source: { kind: 'file', path: path as string, loop: false, realtime: true }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1, idleKeepSec: 60 } }));
     await settle(h);
     const st = h.runner.status();
     expect(st.state).toBe('failed');
@@ -96,7 +96,7 @@ describe('file source', () => {
 
   it("starts the camera's ffmpeg with one decoder thread and one filter thread (fewer threads, less memory)", async () => {
     const clip = await ensureTestClip({ seconds: 10, width: 1920, height: 1080, fps: 25, gop: 50 });
-    h = runCamera(fileCamera(clip, { source: { kind: 'file', path: clip, loop: true, realtime: true }, sampling: { mode: 'keyframes', every: 1 }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1 } }));
+    h = runCamera(fileCamera(clip, { source: { kind: 'file', path: clip, loop: true, realtime: true }, sampling: { mode: 'keyframes', every: 1 }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1, idleKeepSec: 60 } }));
     await h.runner.start();
     await waitFor(() => h!.frames.length >= 2, 30_000, 'frames');
     const [ff] = (await listProcesses('ffmpeg')).filter((p) => p.ppid === process.pid && p.cmd.includes(h!.dataDir));
@@ -111,7 +111,7 @@ describe('file source', () => {
   });
 
   it('stop() leaves no ffmpeg process behind, and is idempotent', async () => {
-    h = runCamera(fileCamera(oxford, { source: { kind: 'file', path: oxford, loop: true, realtime: true }, sampling: { mode: 'fps', fps: 2 }, ring: { enabled: true, segmentSec: 1, keepMinutes: 1 } }));
+    h = runCamera(fileCamera(oxford, { source: { kind: 'file', path: oxford, loop: true, realtime: true }, sampling: { mode: 'fps', fps: 2 }, ring: { enabled: true, segmentSec: 1, keepMinutes: 1, idleKeepSec: 60 } }));
     await h.runner.start();
     await waitFor(() => h!.frames.length >= 2, 20_000, 'frames');
     const mine = async () => (await listProcesses('ffmpeg')).filter((p) => p.ppid === process.pid && p.cmd.includes(h!.dataDir));

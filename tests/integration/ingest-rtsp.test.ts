@@ -113,7 +113,7 @@ describe('RTSP camera', () => {
   });
 
   it('segment ring: playable ~2 s segments, old ones deleted, no ffmpeg left after stop', async () => {
-    const h = rtspCamera('cam-ring', server.url('/cam'), { ring: { enabled: true, segmentSec: 2, keepMinutes: 0.1 } });
+    const h = rtspCamera('cam-ring', server.url('/cam'), { ring: { enabled: true, segmentSec: 2, keepMinutes: 0.1, idleKeepSec: 6 } });
     await h.runner.start();
     const dir = join(h.dataDir, 'ring', 'cam-ring');
     await waitFor(async () => (await metricValue(h.metrics, 'streetwatch_ring_segments_deleted_total', { camera: 'cam-ring' })) >= 2, 40_000, 'old segments deleted');

@@ -1,7 +1,18 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { segmentStartMs, segmentsToPrune, type RingSegment } from '../../../pipeline/ring.js';
+import { SegmentRing, segmentStartMs, segmentsToPrune } from '../../../pipeline/ring.js';
 
-const seg = (name: string, endMs: number): RingSegment => ({ file: name, startMs: segmentStartMs(name)!, endMs, bytes: 1 });
+const T0 = new Date(2026, 10, 26, 12, 0, 0).getTime();
+const name = (sec: number) => {
+  const d = new Date(T0 + sec * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}T${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}.ts`;
+};
+/** 2 s segments starting at 0, 2, … (n of them); the last is the one ffmpeg writes. */
+const ring = (n: number) => Array.from({ length: n }, (_, i) => ({ file: name(2 * i), startMs: segmentStartMs(name(2 * i))! }));
+const starts = (segs: { startMs: number }[]) => segs.map((s) => (s.startMs - T0) / 1000);
 
 describe('segment ring', () => {
   it('parses local start times from segment names', () => {
@@ -10,12 +21,38 @@ describe('segment ring', () => {
     expect(segmentStartMs('20261126T233432.ts.tmp')).toBeUndefined();
   });
 
-  it('prunes segments that ended before the window and never the newest', () => {
-    const t0 = new Date(2026, 10, 26, 12, 0, 0).getTime();
-    const segs = [seg('20261126T120000.ts', t0 + 2000), seg('20261126T120002.ts', t0 + 4000), seg('20261126T120004.ts', t0 + 6000)];
-    expect(segmentsToPrune(segs, t0 + 5000, 60_000)).toEqual([]);
-    expect(segmentsToPrune(segs, t0 + 63_000, 60_000).map((s) => s.file)).toEqual(['20261126T120000.ts']);
-    expect(segmentsToPrune(segs, t0 + 1e9, 60_000).map((s) => s.file)).toEqual(['20261126T120000.ts', '20261126T120002.ts']);
-    expect(segmentsToPrune([segs[0]!], t0 + 1e9, 1)).toEqual([]);
+  // A segment ends where the next one starts. 10 segments: 0…18 s, the one at 18 s being written; now = 20 s.
+  it.each<[string, { keepMs: number; idleKeepMs: number; pinFromMs?: number }, number[]]>([
+    ['idle: only the last idleKeep seconds stay', { keepMs: 600_000, idleKeepMs: 8000 }, [0, 2, 4, 6, 8]], // ends 2…10 < 12
+    ['pinned at 5 s: everything ending from then on stays', { keepMs: 600_000, idleKeepMs: 8000, pinFromMs: T0 + 5000 }, [0, 2]],
+    ['pinned, but keepMs still caps it', { keepMs: 14_000, idleKeepMs: 8000, pinFromMs: T0 }, [0, 2]], // ends 2, 4 < 6
+    ['-Infinity pins everything up to keepMs (vehicle cameras)', { keepMs: 600_000, idleKeepMs: 0, pinFromMs: -Infinity }, []],
+    ['idleKeep 0 keeps only the segment being written', { keepMs: 600_000, idleKeepMs: 0 }, [0, 2, 4, 6, 8, 10, 12, 14, 16]],
+  ])('%s', (_what, policy, pruned) => {
+    expect(starts(segmentsToPrune(ring(10), T0 + 20_000, policy))).toEqual(pruned);
+  });
+
+  it('never prunes the newest segment, nor a lone one', () => {
+    expect(segmentsToPrune(ring(1), T0 + 1e9, { keepMs: 1, idleKeepMs: 1 })).toEqual([]);
+    expect(starts(segmentsToPrune(ring(3), T0 + 1e9, { keepMs: 1, idleKeepMs: 1 }))).toEqual([0, 2]);
+  });
+
+  it('order of the listing does not matter', () => {
+    expect(starts(segmentsToPrune(ring(10).reverse(), T0 + 20_000, { keepMs: 600_000, idleKeepMs: 8000 }))).toEqual([0, 2, 4, 6, 8]);
+  });
+
+  it('SegmentRing: prunes a real folder to the idle window, keeps from the pin while one is set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sw-ring-'));
+    for (const seg of ring(10)) writeFileSync(join(dir, seg.file), 'x');
+    let pin: number | undefined = T0 + 5000;
+    const deleted: string[] = [];
+    const r = new SegmentRing({ dir, keepMinutes: 10, idleKeepSec: 8, segmentSec: 2, pinFromMs: () => pin, onDeleted: (f) => deleted.push(...f), now: () => T0 + 20_000 });
+    await r.prune();
+    expect(readdirSync(dir).length).toBe(8); // 0 and 2 s ended before the pin
+    pin = undefined;
+    await r.prune();
+    expect(readdirSync(dir).sort()).toEqual(ring(10).slice(5).map((s) => s.file));
+    expect(deleted.length).toBe(5);
+    await r.stop();
   });
 });

@@ -73,4 +73,21 @@ describe('RulesStage', () => {
     expect(hits[0]).toMatchObject({ type: 'stall', cameraId: 'van', zoneId: 'nv', dwellSec: 300, frame: { seq: 300 }, passes: [{ seq: 0 }, { seq: 300 }] });
     expect(hits[0]!.position!.lat).toBeCloseTo(31.2325, 4);
   });
+
+  it('firstSightingMs: when what stands in a zone was first seen still — what the ring keeps video from', async () => {
+    const stage = new RulesStage({ metrics: createMetrics(new Registry()), log: memoryLogger().log });
+    stage.apply(config);
+    expect(stage.firstSightingMs('cam')).toBeUndefined(); // nothing seen yet
+    expect(stage.firstSightingMs('nobody')).toBeUndefined();
+    const at = (s: number, dets: Detection[]): FrameDetections => ({ frame: second(s), results: [{ detector: 'static-object', version: '1', mode: 'active', detections: dets }], failed: [], skipped: [] });
+    // above the zone (it covers the lower half of the image): no pin
+    for (let s = 0; s < 5; s++) await stage.process(at(s, [detection([0.3, 0.1, 0.4, 0.3], 'static_object', { score: 0.9 })]));
+    expect(stage.firstSightingMs('cam')).toBeUndefined();
+    // a crate in the zone from second 5 on: pinned at its first still sighting
+    for (let s = 5; s < 12; s++) await stage.process(at(s, [detection([0.3, 0.1, 0.4, 0.3], 'static_object', { score: 0.9 }), crate(0)]));
+    expect(stage.firstSightingMs('cam')).toBe(second(5).wallMs);
+    // gone long enough for the tracker to drop it: nothing pinned again
+    for (let s = 12; s < 40; s++) await stage.process(at(s, []));
+    expect(stage.firstSightingMs('cam')).toBeUndefined();
+  });
 });

@@ -5,7 +5,7 @@ const base: DecoderArgsSpec = {
   input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },
   sampling: { mode: 'keyframes', every: 1 },
   frame: { width: 640, height: 360 },
-  ring: { enabled: true, segmentSec: 2, keepMinutes: 10, dir: '/data/ring/cam-1' },
+  ring: { enabled: true, segmentSec: 2, keepMinutes: 10, idleKeepSec: 20, dir: '/data/ring/cam-1' },
 };
 
 function after(args: string[], flag: string): string | undefined {
