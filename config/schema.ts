@@ -85,10 +85,11 @@ export const sourceSchema = z.discriminatedUnion('kind', [rtspSourceSchema, file
 
 export const samplingSchema = z.discriminatedUnion('mode', [
   /**
-   * Decode keyframes only: ~10× cheaper than every frame. `every`: decode one keyframe in this many (2 with a
-   * 2 s GOP = one frame per 4 s); the others are skipped before decoding, which is most of a camera's cost.
+   * Decode keyframes only: ~10× cheaper than every frame. `minIntervalSec`: decode a keyframe only when at
+   * least this long (camera time) passed since the last decoded one (4 with a 2 s GOP = every other keyframe);
+   * the others are skipped before decoding, which is most of a camera's cost. 0 decodes every keyframe.
    */
-  z.strictObject({ mode: z.literal('keyframes'), every: z.number().int().min(1).max(10).default(1) }),
+  z.strictObject({ mode: z.literal('keyframes'), minIntervalSec: z.number().min(0).max(9).default(0) }),
   /** Decode everything and keep `fps` frames per second (may be fractional, e.g. 0.5). */
   z.strictObject({ mode: z.literal('fps'), fps: z.number().positive().max(30) }),
 ]);
@@ -204,7 +205,7 @@ export const configSchema = z.strictObject({
   /**
    * Where keyframes are decoded (keyframe sampling, H.264). Shared: each camera's ffmpeg only receives (ring +
    * keyframes) and a few decoder processes decode the keyframes of all cameras — less memory per camera, and
-   * keyframes skipped by `sampling.every` are never decoded. Off: every camera decodes in its own ffmpeg.
+   * keyframes skipped by `sampling.minIntervalSec` are never decoded. Off: every camera decodes in its own ffmpeg.
    * H.265 cameras and `fps` sampling always decode in their own ffmpeg.
    */
   decoding: z

@@ -9,6 +9,7 @@ import { FfmpegDecoder, type DecoderExit } from './ffmpeg/decoder.js';
 import { RING_CODECS, classifyFfmpegFailure, parseInputVideoCodec } from './ffmpeg/failure.js';
 import type { FlvVideoFrame } from './ffmpeg/flv.js';
 import type { DecodePool } from './decode-pool.js';
+import { pickKeyframe } from './keyframe-pick.js';
 import { FrameClock } from './frame-clock.js';
 import { ringDir, SegmentRing } from './ring.js';
 import { buildSource, type CameraSource } from './sources/source.js';
@@ -103,8 +104,8 @@ export class CameraRunner {
   private seq = 0;
   /** Set when the receiver found a codec the shared decoders cannot take: this camera decodes in its own ffmpeg. */
   private ownDecoder = false;
-  /** Keyframes received since start, for `sampling.every`. */
-  private keyframesSeen = 0;
+  /** PTS of the last keyframe sent to the shared decoders, for `sampling.minIntervalSec`. */
+  private lastPickedPtsSec: number | undefined;
 
   constructor(
     readonly camera: ResolvedCamera,
@@ -250,7 +251,7 @@ export class CameraRunner {
     let refused: StreetwatchError | undefined;
     let codecSeen = false;
     let lastFrameAt = Date.now();
-    const every = cam.sampling.mode === 'keyframes' ? cam.sampling.every : 1;
+    const minIntervalSec = cam.sampling.mode === 'keyframes' ? cam.sampling.minIntervalSec : 0;
     const deliver = (data: Buffer, ptsSec: number) => {
       if (this.abort.signal.aborted) return; // a shared decoder's late answer for a camera that stopped
       const now = Date.now();
@@ -280,11 +281,12 @@ export class CameraRunner {
       }
       this.deps.onFrame(frame);
     };
-    // A keyframe from the receiver: it proves the camera alive; one in `every` is decoded by the pool.
+    // A keyframe from the receiver proves the camera alive; those spaced by minIntervalSec are decoded.
     const onKeyframe = (kf: FlvVideoFrame): Promise<void> | undefined => {
       lastFrameAt = Date.now();
-      if (this.keyframesSeen++ % every !== 0) return undefined;
       const ptsSec = kf.ptsMs / 1000;
+      if (!pickKeyframe(this.lastPickedPtsSec, ptsSec, minIntervalSec)) return undefined;
+      this.lastPickedPtsSec = ptsSec;
       const answered = pool!.decode(cam.id, cam.frame, kf.annexB, !source.live).then((out) => {
         if (out.ok) deliver(out.data, ptsSec);
         else this.deps.metrics.framesDropped.inc({ camera: cam.id, reason: out.reason });

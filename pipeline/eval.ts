@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../config/loader.js';
-import { resolveCamera } from '../config/schema.js';
+import { resolveCamera, type SamplingConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import type { Frame } from '../core/types.js';
@@ -43,10 +43,10 @@ export interface EvalResult extends Score {
   frames: number;
 }
 
-export async function evaluateScenario(configFile: string, truthFile: string, log: Logger): Promise<EvalResult> {
+export async function evaluateScenario(configFile: string, truthFile: string, log: Logger, opts: RunToEndOptions = {}): Promise<EvalResult> {
   const truth = JSON.parse(await readFile(truthFile, 'utf8')) as Truth;
   const hits: Hit[] = [];
-  const { frames } = await runCameraToEnd(configFile, truth.camera, log, (h) => void hits.push(h));
+  const { frames } = await runCameraToEnd(configFile, truth.camera, log, (h) => void hits.push(h), opts);
   const t0 = Date.parse(truth.start);
   const active = score(hits.filter((h) => !h.shadow), truth, t0);
   const shadow = score(hits.filter((h) => h.shadow), truth, t0);
@@ -58,7 +58,12 @@ export async function evaluateScenario(configFile: string, truthFile: string, lo
  * decoded frame detected, none dropped — until its source ends, handing each hit to `onHit` (awaited, in
  * order). What `eval` scores, and what the dispatch tests feed their incidents from.
  */
-export async function runCameraToEnd(configFile: string, cameraId: string, log: Logger, onHit: HitListener): Promise<{ frames: number }> {
+export interface RunToEndOptions {
+  /** Instead of the camera's own sampling: how the scenes score at another one (`npm run eval -- --sampling keyframes:2`). */
+  sampling?: SamplingConfig;
+}
+
+export async function runCameraToEnd(configFile: string, cameraId: string, log: Logger, onHit: HitListener, opts: RunToEndOptions = {}): Promise<{ frames: number }> {
   const { config, baseDir } = await loadConfig(configFile);
   const metrics = createMetrics(new Registry());
   const detection = new DetectionStage({ registry: createRegistry(), metrics, log });
@@ -70,7 +75,7 @@ export async function runCameraToEnd(configFile: string, cameraId: string, log: 
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
   const decodePool = createDecodePool(config, log);
-  const runner = new CameraRunner(resolveCamera(config, camCfg), {
+  const runner = new CameraRunner({ ...resolveCamera(config, camCfg), ...(opts.sampling ? { sampling: opts.sampling } : {}) }, {
     ...(decodePool ? { decodePool } : {}),
     baseDir,
     dataDir: baseDir,

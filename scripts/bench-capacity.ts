@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../core/paths.js';
 import { configSchema } from '../config/schema.js';
+import { PICK_SLACK_SEC } from '../pipeline/keyframe-pick.js';
 import { startRun, type RunProcess } from '../tests/helpers/cli.js';
 import { ensureTestClip } from '../tests/helpers/media.js';
 import { startRtspServer, type RtspTestServer } from '../tests/helpers/rtsp-server.js';
@@ -56,8 +57,8 @@ export interface CapacityOptions {
   source?: 'auto' | SourceKind;
   /** Minutes of ring kept per camera. Default 1. */
   keepMinutes?: number;
-  /** sampling.every (decode one keyframe in N). Default: env BENCH_CAPACITY_EVERY or the config default. */
-  every?: number;
+  /** sampling.minIntervalSec. Default: env BENCH_CAPACITY_MIN_INTERVAL_SEC or the config default. */
+  minIntervalSec?: number;
   /** decoding.shared. Default: env BENCH_CAPACITY_SHARED (0/1) or the config default. */
   shared?: boolean;
   /** Length of the served clip (it loops). Default 60. */
@@ -90,6 +91,11 @@ const CLIP = { width: 1920, height: 1080, fps: 25, gop: 50, bitrate: 4_000_000 }
 /** What a config that sets nothing gets: the bench follows the defaults unless told otherwise. */
 const CONFIG_DEFAULTS = configSchema.parse({ version: 1, cameras: [] });
 const FRAMES_PER_SEC_PER_CAMERA = CLIP.fps / CLIP.gop; // keyframe sampling: one frame per GOP
+/** Frames a camera delivers per second at keyframe sampling with this minIntervalSec (pipeline/keyframe-pick.ts). */
+const framesPerSecPerCamera = (minIntervalSec: number) => {
+  const gopSec = CLIP.gop / CLIP.fps;
+  return 1 / (gopSec * Math.max(1, Math.ceil((minIntervalSec - PICK_SLACK_SEC) / gopSec)));
+};
 /** % of one core used by other processes above which a window counts as disturbed (and the machine as not quiet). */
 const DISTURBED_PCT = 25;
 const LIMITS = { dropRatio: 0.01, decodeLagP99Sec: 5, eventLoopLagP99Sec: 0.2, delivering: 0.9 };
@@ -386,7 +392,7 @@ function cameraConfig(i: number, kind: SourceKind, clip: string, server: RtspTes
         rules: { stall: { dwell: 60 } }`;
 }
 
-function writeConfig(file: string, n: number, kind: SourceKind, clip: string, server: RtspTestServer | undefined, perMount: number, keepMinutes: number, every: number, shared: boolean): void {
+function writeConfig(file: string, n: number, kind: SourceKind, clip: string, server: RtspTestServer | undefined, perMount: number, keepMinutes: number, minIntervalSec: number, shared: boolean): void {
   const cams = Array.from({ length: n }, (_, i) => cameraConfig(i, kind, clip, server, perMount)).join('');
   writeFileSync(
     file,
@@ -396,7 +402,7 @@ site: { name: bench-capacity }
 storage: { dataDir: ./data }
 decoding: { shared: ${shared} }
 defaults:
-  sampling: { mode: keyframes, every: ${every} }
+  sampling: { mode: keyframes, minIntervalSec: ${minIntervalSec} }
   ring: { enabled: true, segmentSec: 2, keepMinutes: ${keepMinutes} }
 cameras:${cams}
 `,
@@ -435,7 +441,7 @@ interface StepContext {
   sampleSec: number;
   perMount: number;
   keepMinutes: number;
-  every: number;
+  minIntervalSec: number;
   shared: boolean;
   quietWaitSec: number;
   progress: (msg: string) => void;
@@ -467,7 +473,7 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       progress(`${n} cameras: RTSP server pid ${server.pid} on port ${server.port}, ${mounts} mounts`);
     }
     const configFile = join(work, 'streetwatch.yaml');
-    writeConfig(configFile, n, kind, ctx.clip, server, ctx.perMount, ctx.keepMinutes, ctx.every, ctx.shared);
+    writeConfig(configFile, n, kind, ctx.clip, server, ctx.perMount, ctx.keepMinutes, ctx.minIntervalSec, ctx.shared);
     proc = startRun(configFile, { cwd: work, args: ['--port', '0'] });
     const t0 = performance.now();
     await proc.running(180_000);
@@ -617,7 +623,7 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
     for (const s of m1.filter((s) => s.name === 'streetwatch_frames_dropped_total')) dropReasons[s.labels.reason!] = (dropReasons[s.labels.reason!] ?? 0) + s.value;
     for (const s of m0.filter((s) => s.name === 'streetwatch_frames_dropped_total')) dropReasons[s.labels.reason!] = (dropReasons[s.labels.reason!] ?? 0) - s.value;
     const dropRatio = decoded > 0 ? dropped / decoded : null;
-    const expected = (n * FRAMES_PER_SEC_PER_CAMERA * windowSec) / ctx.every;
+    const expected = n * framesPerSecPerCamera(ctx.minIntervalSec) * windowSec;
     const upEnd = camerasUp(m1);
     const reconnects = d('streetwatch_camera_reconnects_total');
     const reconnectsByReason: Record<string, number> = {};
@@ -856,7 +862,7 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     sampleSec: opts.sampleSec ?? envNum('BENCH_CAPACITY_SAMPLE_SEC') ?? 5,
     perMount: opts.camerasPerMount ?? envNum('BENCH_CAPACITY_PER_MOUNT') ?? 10,
     keepMinutes: opts.keepMinutes ?? 1,
-    every: opts.every ?? envNum('BENCH_CAPACITY_EVERY') ?? (CONFIG_DEFAULTS.defaults.sampling.mode === 'keyframes' ? CONFIG_DEFAULTS.defaults.sampling.every : 1),
+    minIntervalSec: opts.minIntervalSec ?? envNum('BENCH_CAPACITY_MIN_INTERVAL_SEC') ?? (CONFIG_DEFAULTS.defaults.sampling.mode === 'keyframes' ? CONFIG_DEFAULTS.defaults.sampling.minIntervalSec : 0),
     shared: opts.shared ?? (process.env.BENCH_CAPACITY_SHARED ? process.env.BENCH_CAPACITY_SHARED !== '0' : CONFIG_DEFAULTS.decoding.shared),
     quietWaitSec: opts.quietWaitSec ?? envNum('BENCH_CAPACITY_QUIET_WAIT_SEC') ?? 600,
     progress,
@@ -927,7 +933,7 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     rtspServerGaveOut: rtspGaveOut,
     settings: {
       clip: `1920x1080 25 fps H.264, GOP 50, no B-frames, ~4 Mbit/s (${clip.split('/').at(-1)})`,
-      sampling: `keyframes, every ${base.every}`,
+      sampling: `keyframes, minIntervalSec ${base.minIntervalSec}`,
       decoding: base.shared ? 'shared keyframe decoders (decoding.shared)' : 'each camera decodes in its own ffmpeg',
       detectors: 'defaults (yolox-nano-416 + static-object)',
       zones: 'per camera: no_stacking (stacking, dwell 300) + no_vending (stall, dwell 60)',

@@ -101,7 +101,7 @@ async function ingest(): Promise<Record<string, unknown>> {
     }
   };
   process.stderr.write('bench ingest: keyframe sampling…\n');
-  const key = await run({ mode: 'keyframes', every: 1 });
+  const key = await run({ mode: 'keyframes', minIntervalSec: 0 });
   process.stderr.write('bench ingest: full decode, 5 fps sampling…\n');
   const full = await run({ mode: 'fps', fps: 5 });
   const perMin = (r: RunResult) => (r.ffmpegCpuSec + r.nodeCpuSec) / minutes;

@@ -12,7 +12,14 @@ import { evaluateScenario, type Score } from '../pipeline/eval.js';
 import { buildScenario, type Truth } from '../pipeline/scenario/build.js';
 
 const dir = join(PROJECT_ROOT, 'tests', 'scenarios');
-const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// `--sampling keyframes:S` scores the scenes at keyframe sampling (keyframes at least S seconds apart; the
+// scenes' GOP is 2 s) instead of each scene's own (2 fps): what a default camera sees.
+const samplingAt = process.argv.indexOf('--sampling');
+const samplingArg = samplingAt >= 0 ? process.argv[samplingAt + 1] : undefined;
+const samplingMatch = samplingArg ? /^keyframes(?::(\d+(?:\.\d+)?))?$/.exec(samplingArg) : undefined;
+if (samplingArg && !samplingMatch) throw new Error(`eval: --sampling ${samplingArg}: expected keyframes or keyframes:SECONDS`);
+const sampling = samplingMatch ? { mode: 'keyframes' as const, minIntervalSec: Number(samplingMatch[1] ?? 0) } : undefined;
+const only = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '--sampling');
 const specs = readdirSync(dir).filter((f) => f.endsWith('.yaml') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
 const log = createLogger({ level: 'warn', destination: process.stderr as never });
 
@@ -37,7 +44,7 @@ for (const f of specs) {
     await buildScenario(spec, out);
   }
   process.stderr.write(`eval: scoring ${f}…\n`);
-  const r = await evaluateScenario(join(out, 'config.yaml'), join(out, 'truth.json'), log);
+  const r = await evaluateScenario(join(out, 'config.yaml'), join(out, 'truth.json'), log, sampling ? { sampling } : {});
   const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as Truth;
   for (const [type, s] of Object.entries(r.perType)) add(type, s, truth.items.filter((i) => i.type === type).map((i) => i.dwell));
   scenarios[basename(f, '.yaml')] = { tp: r.tp, fp: r.fp, fn: r.fn, meanDetectDelaySec: r.meanDetectDelaySec, hits: r.hits };

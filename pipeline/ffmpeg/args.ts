@@ -1,4 +1,5 @@
 import type { FrameSizeConfig, RingConfig, SamplingConfig } from '../../config/schema.js';
+import { pickKeyframeSelectExpr } from '../keyframe-pick.js';
 
 /**
  * ffmpeg argument builders: pure functions from a camera's settings to the argument lists of its one ffmpeg
@@ -30,7 +31,7 @@ export interface DecoderArgsSpec {
   /**
    * Where keyframes are decoded. `camera` (default): in this ffmpeg, which outputs raw frames. `shared`: this
    * ffmpeg only receives — the ring, and every keyframe stream-copied as FLV on stdout — and node picks the
-   * keyframes to decode (`sampling.every`) and sends them to the shared decoders (pipeline/decode-pool.ts). H.264
+   * keyframes to decode (`sampling.minIntervalSec`) and sends them to the shared decoders (pipeline/decode-pool.ts). H.264
    * and keyframe sampling only (FLV in ffmpeg 5.1 carries no H.265).
    */
   decode?: 'camera' | 'shared';
@@ -96,8 +97,9 @@ export function inputTarget(spec: DecoderArgsSpec): string {
 export function frameFilter(spec: DecoderArgsSpec): string {
   const parts: string[] = [];
   if (spec.sampling.mode === 'fps') parts.push(`fps=${spec.sampling.fps}`);
-  // One keyframe in `every`: here only after decoding them all. The shared decoders skip them before decoding.
-  if (spec.sampling.mode === 'keyframes' && spec.sampling.every > 1) parts.push(`select=not(mod(n\\,${spec.sampling.every}))`);
+  // Keyframes spaced by minIntervalSec: here only after decoding them all (the shared decoders skip the others
+  // before decoding).
+  if (spec.sampling.mode === 'keyframes' && spec.sampling.minIntervalSec > 0) parts.push(`select=${pickKeyframeSelectExpr(spec.sampling.minIntervalSec)}`);
   // Scaled to exactly the configured size; boxes are normalised, so a changed aspect ratio maps back exactly.
   parts.push(`scale=${spec.frame.width}:${spec.frame.height}:flags=bilinear`, 'format=rgb24', 'showinfo=checksum=0');
   return parts.join(',');

@@ -173,7 +173,7 @@ export function testCamera(over: Partial<ResolvedCamera> & Pick<ResolvedCamera, 
   return {
     enabled: true,
     zones: [],
-    sampling: { mode: 'keyframes', every: 1 },
+    sampling: { mode: 'keyframes', minIntervalSec: 0 },
     frame: { width: 320, height: 180 },
     ring: { enabled: false, segmentSec: 2, keepMinutes: 1, idleKeepSec: 60 },
     watchdogSec: 8,

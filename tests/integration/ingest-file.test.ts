@@ -58,7 +58,7 @@ describe('file source', () => {
 
   it('keyframe sampling yields one frame per GOP', async () => {
     const clip = await ensureTestClip({ seconds: 10, width: 640, height: 360, fps: 25, gop: 25 });
-    h = runCamera(fileCamera(clip, { sampling: { mode: 'keyframes', every: 1 } }));
+    h = runCamera(fileCamera(clip, { sampling: { mode: 'keyframes', minIntervalSec: 0 } }));
     await settle(h);
     expect(h.frames.length).toBe(10);
     const gaps = h.frames.slice(1).map((f, i) => f.ptsSec - h!.frames[i]!.ptsSec);
@@ -96,7 +96,7 @@ describe('file source', () => {
 
   it("starts the camera's ffmpeg with one decoder thread and one filter thread (fewer threads, less memory)", async () => {
     const clip = await ensureTestClip({ seconds: 10, width: 1920, height: 1080, fps: 25, gop: 50 });
-    h = runCamera(fileCamera(clip, { source: { kind: 'file', path: clip, loop: true, realtime: true }, sampling: { mode: 'keyframes', every: 1 }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1, idleKeepSec: 60 } }));
+    h = runCamera(fileCamera(clip, { source: { kind: 'file', path: clip, loop: true, realtime: true }, sampling: { mode: 'keyframes', minIntervalSec: 0 }, ring: { enabled: true, segmentSec: 2, keepMinutes: 1, idleKeepSec: 60 } }));
     await h.runner.start();
     await waitFor(() => h!.frames.length >= 2, 30_000, 'frames');
     const [ff] = (await listProcesses('ffmpeg')).filter((p) => p.ppid === process.pid && p.cmd.includes(h!.dataDir));

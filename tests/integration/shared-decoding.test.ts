@@ -98,8 +98,8 @@ describe('cameras on the shared decoders', () => {
     expect(ffmpegs.map((x) => x.pid)).toContain(p.pids()[0]);
   });
 
-  it('sampling.every 2: one keyframe in two is decoded (frames 2 s apart)', async () => {
-    const h = camera('cam-every2', pool(1), { sampling: { mode: 'keyframes', every: 2 } });
+  it('sampling.minIntervalSec 2 on a 1 s GOP: one keyframe in two is decoded (frames 2 s apart)', async () => {
+    const h = camera('cam-every2', pool(1), { sampling: { mode: 'keyframes', minIntervalSec: 2 } });
     await h.runner.start();
     await waitFor(() => h.frames.length >= 4, 30_000, '4 frames');
     const gaps = h.frames.slice(1).map((f, i) => f.ptsSec - h.frames[i]!.ptsSec);

@@ -3,7 +3,7 @@ import { DECODER_THREADS, decoderArgs, FILTER_THREADS, frameFilter, sharedDecode
 
 const base: DecoderArgsSpec = {
   input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },
-  sampling: { mode: 'keyframes', every: 1 },
+  sampling: { mode: 'keyframes', minIntervalSec: 0 },
   frame: { width: 640, height: 360 },
   ring: { enabled: true, segmentSec: 2, keepMinutes: 10, idleKeepSec: 20, dir: '/data/ring/cam-1' },
 };
@@ -60,8 +60,10 @@ describe('decoderArgs', () => {
     expect(i).toBeLessThan(a.indexOf('-f'));
   });
 
-  it('every > 1 when the camera decodes itself: select after decoding (the shared decoders skip before it)', () => {
-    expect(frameFilter({ ...base, sampling: { mode: 'keyframes', every: 3 } })).toBe('select=not(mod(n\\,3)),scale=640:360:flags=bilinear,format=rgb24,showinfo=checksum=0');
+  it('minIntervalSec when the camera decodes itself: select after decoding (the shared decoders skip before it)', () => {
+    expect(frameFilter({ ...base, sampling: { mode: 'keyframes', minIntervalSec: 4 } })).toBe(
+      'select=isnan(prev_selected_t)+lt(t-prev_selected_t\\,0)+gte(t-prev_selected_t\\,3.75),scale=640:360:flags=bilinear,format=rgb24,showinfo=checksum=0',
+    );
     expect(frameFilter(base)).not.toContain('select');
   });
 
