@@ -16,7 +16,7 @@ export function createMetrics(registry: Registry = new Registry()) {
     }),
     framesDropped: new client.Counter({
       name: 'streetwatch_frames_dropped_total',
-      help: 'Frames dropped before detection, by camera and reason (superseded, stale, camera_removed, shutdown).',
+      help: 'Frames dropped before detection, by camera and reason (superseded, stale, camera_removed, shutdown; shared decoding: decode_queue_full, undecodable, decoder_exit).',
       labelNames: ['camera', 'reason'] as const,
       registers: [registry],
     }),
