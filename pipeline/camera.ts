@@ -252,10 +252,13 @@ export class CameraRunner {
     let codecSeen = false;
     let lastFrameAt = Date.now();
     const minIntervalSec = cam.sampling.mode === 'keyframes' ? cam.sampling.minIntervalSec : 0;
-    const deliver = (data: Buffer, ptsSec: number) => {
+    // `arrivedAt`: when a keyframe for the shared decoders arrived. The clock is anchored on arrival, so the
+    // decoders' own start-up and queueing show as decode lag instead of shifting every frame's wall time.
+    const deliver = (data: Buffer, ptsSec: number, arrivedAt?: number) => {
       if (this.abort.signal.aborted) return; // a shared decoder's late answer for a camera that stopped
       const now = Date.now();
-      const { wallMs, lagMs } = clock.stamp(ptsSec, now);
+      const { wallMs, lagMs: arrivalLagMs } = clock.stamp(ptsSec, arrivedAt ?? now);
+      const lagMs = arrivalLagMs === undefined ? undefined : arrivalLagMs + (now - (arrivedAt ?? now));
       const frame: Frame = {
         cameraId: cam.id,
         seq: this.seq++,
@@ -283,12 +286,13 @@ export class CameraRunner {
     };
     // A keyframe from the receiver proves the camera alive; those spaced by minIntervalSec are decoded.
     const onKeyframe = (kf: FlvVideoFrame): Promise<void> | undefined => {
-      lastFrameAt = Date.now();
+      const arrivedAt = Date.now();
+      lastFrameAt = arrivedAt;
       const ptsSec = kf.ptsMs / 1000;
       if (!pickKeyframe(this.lastPickedPtsSec, ptsSec, minIntervalSec)) return undefined;
       this.lastPickedPtsSec = ptsSec;
       const answered = pool!.decode(cam.id, cam.frame, kf.annexB, !source.live).then((out) => {
-        if (out.ok) deliver(out.data, ptsSec);
+        if (out.ok) deliver(out.data, ptsSec, arrivedAt);
         else this.deps.metrics.framesDropped.inc({ camera: cam.id, reason: out.reason });
       });
       // A file read as fast as possible waits for each answer; a live camera never waits for the decoders.

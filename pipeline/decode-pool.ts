@@ -5,9 +5,12 @@ import type { Logger } from '../core/log.js';
 import { backoffDelay } from '../core/retry.js';
 import { SharedDecoder, type DecodeOutcome } from './ffmpeg/shared-decoder.js';
 
-/** Why a keyframe handed to the pool came back without a picture: the drop points of shared decoding. */
-export type PoolDropReason = 'decode_queue_full' | 'undecodable' | 'decoder_exit';
-
+/**
+ * A keyframe's answer. Without a picture, the reason is one of the drop points of shared decoding, each counted
+ * in streetwatch_frames_dropped_total: decode_queue_full (a live camera's keyframe found its decoder's queue
+ * full), undecodable (the decoder gave no picture for it), decoder_exit (its decoder exited, hung or is
+ * backing off after failures).
+ */
 export type PoolOutcome = DecodeOutcome | { ok: false; reason: 'decode_queue_full' };
 
 export interface DecodePoolOptions {
@@ -15,6 +18,8 @@ export interface DecodePoolOptions {
   processes: number;
   /** Keyframes waiting in one decoder beyond which a live camera's next keyframe is dropped. */
   maxPending: number;
+  /** A decoder whose oldest keyframe waited this long is hung: it is killed and replaced. Default 15 s. */
+  hungAfterMs?: number;
   log: Logger;
   ffmpegPath?: string;
   stopStepMs?: number;
@@ -110,7 +115,14 @@ export class DecodePool implements Service {
 
   /** The lane's decoder, spawned or replaced if needed; undefined while a failing one is backing off. */
   private ready(lane: Lane, frame: FrameSizeConfig): SharedDecoder | undefined {
-    if (lane.decoder?.alive) return lane.decoder;
+    const current = lane.decoder;
+    const hungAfterMs = this.opts.hungAfterMs ?? 15_000;
+    if (current?.alive && current.oldestWaitMs() > hungAfterMs) {
+      // Alive but not answering (a wedged ffmpeg): its keyframes are answered decoder_exit as it goes down.
+      this.opts.log.warn({ size: `${frame.width}x${frame.height}`, pid: current.pid, waitedMs: current.oldestWaitMs() }, 'a shared keyframe decoder stopped answering: replacing it');
+      void current.stop();
+    }
+    if (current?.alive) return current;
     const now = Date.now();
     if (now < lane.retryAt) return undefined;
     const d = new SharedDecoder(frame, { ffmpegPath: this.opts.ffmpegPath, stopStepMs: this.opts.stopStepMs });

@@ -14,6 +14,7 @@ export type DecodeOutcome = { ok: true; data: Buffer } | { ok: false; reason: De
 
 interface Job {
   ts: number;
+  sentAt: number;
   /** Absent for a filler. */
   done?: (o: DecodeOutcome) => void;
 }
@@ -65,6 +66,12 @@ export class SharedDecoder {
   /** Keyframes sent and not answered yet. */
   get pending(): number {
     return this.waiting;
+  }
+
+  /** How long the oldest keyframe not answered yet has waited (0 when none waits). */
+  oldestWaitMs(now = Date.now()): number {
+    const first = this.jobs.find((j) => j.done);
+    return first ? now - first.sentAt : 0;
   }
 
   get alive(): boolean {
@@ -126,6 +133,7 @@ export class SharedDecoder {
       this.waiting++;
       this.jobs.push({
         ts,
+        sentAt: Date.now(),
         done: (o) => {
           this.waiting--;
           done(o);
@@ -147,7 +155,7 @@ export class SharedDecoder {
       this.fillerTimer = undefined;
       if (!this.waiting || !this.alive || this.nextTs > MAX_TS) return;
       const ts = this.nextTs++;
-      this.jobs.push({ ts });
+      this.jobs.push({ ts, sentAt: Date.now() });
       this.input.write(flvKeyframeTag(ts, FILLER));
       this.armFiller(Math.min(delayMs * 2, 1000));
     }, delayMs);

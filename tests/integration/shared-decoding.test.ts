@@ -32,8 +32,8 @@ afterEach(async () => {
   await Promise.all([...pools.splice(0).map((p) => p.stop()), ...decoders.splice(0).map((d) => d.stop())]);
 });
 
-function pool(processes = 1, maxPending = 64): DecodePool {
-  const p = new DecodePool({ processes, maxPending, log: memoryLogger().log, stopStepMs: 1500 });
+function pool(processes = 1, maxPending = 64, hungAfterMs?: number): DecodePool {
+  const p = new DecodePool({ processes, maxPending, log: memoryLogger().log, stopStepMs: 1500, ...(hungAfterMs ? { hungAfterMs } : {}) });
   pools.push(p);
   return p;
 }
@@ -131,16 +131,26 @@ describe('cameras on the shared decoders', () => {
     expect(await metricValue(h.metrics, 'streetwatch_frames_dropped_total', {})).toBe(0);
   });
 
-  it('a shared decoder killed: its keyframes are counted as dropped (decoder_exit), a new one takes over, frames resume', async () => {
-    const p = pool(1);
-    const h = camera('cam-kill', p);
+  // Killed: it exits and is replaced at the next keyframe. Hung (SIGSTOP): it stops answering, and after
+  // hungAfterMs the pool kills it (SIGKILL reaches a stopped process) and starts another.
+  // A killed one usually dies between two keyframes (it holds one for ~20 ms a second); a hung one piles
+  // up the keyframes sent to it meanwhile, and those are dropped.
+  it.each<[string, NodeJS.Signals, boolean]>([
+    ['killed', 'SIGKILL', false],
+    ['hung', 'SIGSTOP', true],
+  ])('a shared decoder %s: a new one takes over and frames resume; keyframes it held are counted dropped (decoder_exit)', async (what, signal, heldSome) => {
+    const p = pool(1, 64, 3000);
+    const h = camera(`cam-${what}`, p);
     await h.runner.start();
     await waitFor(() => h.frames.length >= 2, 20_000, 'first frames');
     const [pid] = p.pids();
-    process.kill(pid!, 'SIGKILL');
-    await waitFor(() => p.pids().length === 1 && p.pids()[0] !== pid, 20_000, 'a new decoder');
+    process.kill(pid!, signal);
+    await waitFor(() => p.pids().length === 1 && p.pids()[0] !== pid, 30_000, 'a new decoder');
     const n = h.frames.length;
     await waitFor(() => h.frames.length >= n + 3, 20_000, 'frames after the new decoder');
+    await waitFor(async () => !(await listProcesses('ffmpeg')).some((x) => x.pid === pid), 10_000, 'the old decoder reaped');
+    const dropped = await metricValue(h.metrics, 'streetwatch_frames_dropped_total', { camera: `cam-${what}`, reason: 'decoder_exit' });
+    if (heldSome) expect(dropped).toBeGreaterThan(0);
     expect(h.runner.status().state).toBe('up');
     expect(h.runner.status().reconnects).toBe(0); // the camera itself never went down
   });
