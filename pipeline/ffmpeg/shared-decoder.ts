@@ -31,7 +31,7 @@ const FILLER = Buffer.from('AAAAAWdCwArZHsBEAAADAAQAAAMACDxImSAAAAABaMuDyyAAAAFl
 export const FILLER_MS = 20;
 
 const TAIL_LINES = 20;
-/** Timestamps are FLV's 32 bits of ms; a decoder is replaced long before it runs out (years at 100 jobs/s). */
+/** Timestamps are FLV's 32 bits of ms (16 months at 100 keyframes/s): a decoder that used them up is replaced. */
 const MAX_TS = 0xffffffff;
 
 /**
@@ -127,7 +127,8 @@ export class SharedDecoder {
 
   /** Sends one Annex B keyframe (SPS/PPS included); the answer comes in decode order. */
   decode(annexB: Buffer): Promise<DecodeOutcome> {
-    if (!this.alive || this.nextTs > MAX_TS) return Promise.resolve({ ok: false, reason: 'decoder_exit' });
+    if (this.alive && this.nextTs > MAX_TS) void this.stop(); // no longer alive: the pool starts another
+    if (!this.alive) return Promise.resolve({ ok: false, reason: 'decoder_exit' });
     const ts = this.nextTs++;
     return new Promise((done) => {
       this.waiting++;
