@@ -11,9 +11,10 @@ import { once } from '../core/lifecycle.js';
  * What is kept is what evidence can still ask for. A camera where nothing is going on keeps only `idleKeepSec`
  * (enough for an update's clip, `clipBeforeSec` + `clipAfterSec`); while something stands in one of its zones
  * — what may become an incident, whose package needs a still and a clip from its first sighting — the ring
- * keeps everything since then (the pin), up to `keepMinutes`. Most cameras, most of the time, hold seconds
- * instead of minutes: on disk, and in writes, since a segment deleted before the kernel's writeback (30 s by
- * default) is never written to the disk at all.
+ * keeps everything since then (the pin), up to `keepMinutes`. What a restarted ring finds from before its
+ * start is kept up to `keepMinutes` too: evidence owed from before a crash is cut from it. Most cameras, most of
+ * the time, hold seconds instead of minutes: on disk, and in writes, since a segment deleted before the
+ * kernel's writeback (30 s by default) is never written to the disk at all.
  */
 
 const NAME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.ts$/;
@@ -61,6 +62,11 @@ export interface RingPolicy {
   idleKeepMs: number;
   /** Keep everything from this time (ms since epoch) while it is set; -Infinity keeps everything up to keepMs. */
   pinFromMs?: number;
+  /**
+   * Segments that started before this (the ring's start) are kept up to keepMs: after a restart nothing is
+   * pinned yet, but evidence owed from before it (dispatcher/incidents/owed.ts) is still to be cut from them.
+   */
+  heldBeforeMs?: number;
 }
 
 /**
@@ -74,7 +80,7 @@ export function segmentsToPrune<S extends Pick<SegmentFile, 'startMs'>>(segments
   const out: S[] = [];
   for (let i = 0; i < sorted.length - 1; i++) {
     const endMs = sorted[i + 1]!.startMs;
-    const pinned = policy.pinFromMs !== undefined && endMs >= policy.pinFromMs;
+    const pinned = (policy.pinFromMs !== undefined && endMs >= policy.pinFromMs) || (policy.heldBeforeMs !== undefined && sorted[i]!.startMs < policy.heldBeforeMs);
     if (endMs < nowMs - policy.keepMs || (endMs < nowMs - policy.idleKeepMs && !pinned)) out.push(sorted[i]!);
   }
   return out;
@@ -82,6 +88,7 @@ export function segmentsToPrune<S extends Pick<SegmentFile, 'startMs'>>(segments
 
 export class SegmentRing implements Service {
   private timer: NodeJS.Timeout | undefined;
+  private startedAt: number | undefined;
   readonly stop: () => Promise<void>;
 
   constructor(
@@ -109,6 +116,7 @@ export class SegmentRing implements Service {
   }
 
   async start(): Promise<void> {
+    this.startedAt = (this.opts.now ?? Date.now)();
     await mkdir(this.opts.dir, { recursive: true });
     // Prune a few times per segment so the ring never overshoots its window by more than a segment.
     const every = Math.max(1000, this.opts.segmentSec * 1000);
@@ -122,7 +130,7 @@ export class SegmentRing implements Service {
   async prune(): Promise<string[]> {
     const now = (this.opts.now ?? Date.now)();
     const keepMs = this.opts.keepMinutes * 60_000;
-    const victims = segmentsToPrune(await segmentFiles(this.opts.dir), now, { keepMs, idleKeepMs: Math.min(keepMs, this.opts.idleKeepSec * 1000), pinFromMs: this.opts.pinFromMs?.() });
+    const victims = segmentsToPrune(await segmentFiles(this.opts.dir), now, { keepMs, idleKeepMs: Math.min(keepMs, this.opts.idleKeepSec * 1000), pinFromMs: this.opts.pinFromMs?.(), heldBeforeMs: this.startedAt });
     const deleted: string[] = [];
     for (const v of victims) {
       try {

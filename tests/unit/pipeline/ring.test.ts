@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SegmentRing, segmentStartMs, segmentsToPrune } from '../../../pipeline/ring.js';
+import { SegmentRing, segmentStartMs, segmentsToPrune, type RingPolicy } from '../../../pipeline/ring.js';
 
 const T0 = new Date(2026, 10, 26, 12, 0, 0).getTime();
 const name = (sec: number) => {
@@ -22,12 +22,14 @@ describe('segment ring', () => {
   });
 
   // A segment ends where the next one starts. 10 segments: 0…18 s, the one at 18 s being written; now = 20 s.
-  it.each<[string, { keepMs: number; idleKeepMs: number; pinFromMs?: number }, number[]]>([
+  it.each<[string, RingPolicy, number[]]>([
     ['idle: only the last idleKeep seconds stay', { keepMs: 600_000, idleKeepMs: 8000 }, [0, 2, 4, 6, 8]], // ends 2…10 < 12
     ['pinned at 5 s: everything ending from then on stays', { keepMs: 600_000, idleKeepMs: 8000, pinFromMs: T0 + 5000 }, [0, 2]],
     ['pinned, but keepMs still caps it', { keepMs: 14_000, idleKeepMs: 8000, pinFromMs: T0 }, [0, 2]], // ends 2, 4 < 6
     ['-Infinity pins everything up to keepMs (vehicle cameras)', { keepMs: 600_000, idleKeepMs: 0, pinFromMs: -Infinity }, []],
     ['idleKeep 0 keeps only the segment being written', { keepMs: 600_000, idleKeepMs: 0 }, [0, 2, 4, 6, 8, 10, 12, 14, 16]],
+    ['a ring (re)started at 7 s holds what it found up to keepMs: owed evidence from before', { keepMs: 600_000, idleKeepMs: 0, heldBeforeMs: T0 + 7000 }, [8, 10, 12, 14, 16]],
+    ['held, but keepMs still caps it', { keepMs: 15_000, idleKeepMs: 0, heldBeforeMs: T0 + 7000 }, [0, 2, 8, 10, 12, 14, 16]],
   ])('%s', (_what, policy, pruned) => {
     expect(starts(segmentsToPrune(ring(10), T0 + 20_000, policy))).toEqual(pruned);
   });
