@@ -57,4 +57,20 @@ describe('segment ring', () => {
     expect(deleted.length).toBe(5);
     await r.stop();
   });
+
+  it('SegmentRing: a ring (re)started over old segments keeps them up to keepMinutes, for evidence owed from before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sw-ring-'));
+    for (const seg of ring(10)) writeFileSync(join(dir, seg.file), 'x');
+    let now = T0 + 20_000;
+    const r = new SegmentRing({ dir, keepMinutes: 0.5, idleKeepSec: 4, segmentSec: 2, now: () => now });
+    await r.start(); // prunes once at start
+    expect(readdirSync(dir).length).toBe(10);
+    // segments written after the start follow the idle window; the old ones go only past keepMinutes (30 s)
+    for (let t = 20; t <= 40; t += 2) writeFileSync(join(dir, name(t)), 'x');
+    now = T0 + 42_000;
+    await r.prune();
+    const left = readdirSync(dir).map((f) => (segmentStartMs(f)! - T0) / 1000).sort((a, b) => a - b);
+    expect(left).toEqual([10, 12, 14, 16, 18, 36, 38, 40]);
+    await r.stop();
+  });
 });
