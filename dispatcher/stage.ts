@@ -186,6 +186,18 @@ export class DispatchStage implements Service {
   }
 
   /** Rows were written to the outbox by someone else (the console): publish them now. */
+  /**
+   * From when a camera's ring must keep video for evidence still owed (pipeline/ring.ts pins it): the cameras'
+   * rings ask every few seconds each, so the answer is read from the store at most once a second.
+   */
+  owedEvidenceFromMs(cameraId: string): number | undefined {
+    const now = Date.now();
+    if (!this.owedFrom || now - this.owedFrom.at > 1000) this.owedFrom = { at: now, byCamera: this.store.owedEvidenceFromByCamera() };
+    return this.owedFrom.byCamera.get(cameraId);
+  }
+
+  private owedFrom: { at: number; byCamera: Map<string, number> } | undefined;
+
   wakeRelay(): void {
     this.relay?.wake();
   }

@@ -79,9 +79,10 @@ export interface CameraDeps {
    */
   decodePool?: DecodePool;
   /**
-   * What evidence may still need from a camera's ring: when whatever now stands in its zones was first seen
-   * (-Infinity: keep everything up to keepMinutes; undefined: nothing), and the clip margins. Without it the
-   * ring keeps only `idleKeepSec`.
+   * What evidence may still need from a camera's ring: the earliest of when whatever now stands in its zones
+   * was first seen and what evidence already owed (durably, by the dispatcher) starts from (-Infinity: keep
+   * everything up to keepMinutes; undefined: nothing), and the clip margins. Without it the ring keeps only
+   * `idleKeepSec`.
    */
   evidenceNeeds?: { firstSightingMs: (cameraId: string) => number | undefined; clipBeforeSec: number; clipAfterSec: number };
 }

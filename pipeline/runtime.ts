@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   /** Extra work on each batch after detection (tests, tools). */
   stage?: FrameStage;
   createPositionSource?: CameraDeps['createPositionSource'];
+  /** From when a camera's ring must keep video for evidence already owed (the dispatcher's durable rows). */
+  owedEvidenceFromMs?: (cameraId: string) => number | undefined;
   /** For tests: how long each ffmpeg stop step may take, and a fixed random for backoff. */
   cameraDeps?: Partial<Pick<CameraDeps, 'stopStepMs' | 'random' | 'ffmpegPath'>>;
 }
@@ -210,7 +212,7 @@ export class Runtime implements Service {
       ...(this.opts.rules
         ? {
             evidenceNeeds: {
-              firstSightingMs: (id: string) => this.opts.rules?.firstSightingMs(id),
+              firstSightingMs: (id: string) => earliest(this.opts.rules?.firstSightingMs(id), this.opts.owedEvidenceFromMs?.(id)),
               clipBeforeSec: this.config.evidence.clipBeforeSec,
               clipAfterSec: this.config.evidence.clipAfterSec,
             },
@@ -234,4 +236,9 @@ export class Runtime implements Service {
       }
     }
   }
+}
+
+/** The earlier of two optional times. */
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -71,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     log,
     detection,
     rules: new RulesStage({ metrics, log, onHit: (h) => dispatch.onHit(h) }),
+    owedEvidenceFromMs: (id) => dispatch.owedEvidenceFromMs(id),
     createPositionSource: createTelemetryPositionSource(log),
   });
   let config = loaded.config;

@@ -286,6 +286,21 @@ export class IncidentStore {
   }
 
   /** How many packages are owed now (a gauge). */
+  /**
+   * Per camera, the earliest moment evidence still owed may need from its ring: a full package starts at the
+   * incident's first sighting, an update at its latest one (the clip margin is the ring's business).
+   */
+  owedEvidenceFromByCamera(): Map<string, number> {
+    type R = { camera: string; from_ms: number };
+    const rows = this.conn
+      .prepare<[], R>(
+        `SELECT i.camera_id AS camera, MIN(CASE WHEN o.kind = 'full' THEN MIN(json_extract(i.data, '$.firstSeenMs'), o.latest_ms) ELSE o.latest_ms END) AS from_ms
+         FROM evidence_owed o JOIN incidents i ON i.id = o.incident_id WHERE o.state = 'owed' GROUP BY i.camera_id`,
+      )
+      .all();
+    return new Map(rows.map((r) => [r.camera, r.from_ms]));
+  }
+
   owedCount(): number {
     return this.conn.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM evidence_owed WHERE state = 'owed'").get()?.n ?? 0;
   }

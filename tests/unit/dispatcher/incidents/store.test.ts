@@ -101,11 +101,15 @@ describe('IncidentStore', () => {
     const b = fresh(file);
     const owed = b.owedEvidence();
     expect(owed.map((o) => [o.incidentId, o.kind])).toEqual([['inc-1', 'full'], ['inc-1', 'update']]);
+    // the ring of its camera is pinned from the incident's first sighting while the full package is owed
+    const firstSeen = b.get('inc-1')!.firstSeenMs;
+    expect(b.owedEvidenceFromByCamera()).toEqual(new Map([[b.get('inc-1')!.cameraId, Math.min(firstSeen, T)]]));
     expect(b.owedCount()).toBe(2);
     b.evidenceDone(owed[0]!.id, 2, T + 2 * MIN);
     b.evidenceLost(owed[1]!, 'the ring no longer holds it', T + 3 * MIN, 3);
     b.evidenceLost(owed[1]!, 'again', T + 4 * MIN); // already decided: nothing changes
     expect(b.owedEvidence()).toEqual([]);
+    expect(b.owedEvidenceFromByCamera().size).toBe(0); // nothing owed: nothing pinned
     expect(b.get('inc-1')!.evidenceLost).toEqual([{ kind: 'update', revision: 3, reason: 'the ring no longer holds it', atMs: T + 3 * MIN }]);
     expect(b.history('inc-1').filter((h) => h.kind === 'evidence_lost')).toHaveLength(1);
     b.stop();
