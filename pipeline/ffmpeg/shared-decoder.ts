@@ -6,6 +6,7 @@ import { redact } from '../../core/redact.js';
 import { frameBytes, sharedDecoderInputOptions, sharedDecoderOutputOptions } from './args.js';
 import { flvHeader, flvKeyframeTag } from './flv.js';
 import { FrameAssembler, parseShowinfoLine } from './frame-assembler.js';
+import { stopChild } from './stop.js';
 
 /** Why a keyframe sent to a shared decoder came back without a picture. */
 export type DecodeFailure = 'undecodable' | 'decoder_exit';
@@ -181,15 +182,13 @@ export class SharedDecoder {
     return (this.stopping ??= (async () => {
       if (!this.started || this.settled) return;
       if (this.fillerTimer) clearTimeout(this.fillerTimer);
-      this.input.end();
-      const step = this.opts.stopStepMs ?? 2000;
-      const waitExit = (ms: number) => Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      // Until fluent-ffmpeg reports 'start' the child may not exist yet; give it a moment.
       for (let i = 0; i < 50 && !this.proc && !this.settled; i++) await new Promise((r) => setTimeout(r, 20));
-      if (await waitExit(step)) return;
-      this.proc?.kill('SIGTERM');
-      if (await waitExit(step)) return;
-      this.proc?.kill('SIGKILL');
-      await this.exited;
+      if (!this.proc) {
+        this.input.end();
+        return;
+      }
+      await stopChild(this.proc, this.exited, this.opts.stopStepMs ?? 2000, () => this.input.end());
     })());
   }
 }
