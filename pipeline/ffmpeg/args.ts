@@ -57,6 +57,14 @@ export function sourceInputOptions(input: InputSpec): string[] {
 export const DECODER_THREADS = 1;
 /** ffmpeg's filter-graph threads per camera (`-filter_threads`, the scale and pixel-format chain). */
 export const FILTER_THREADS = 1;
+/**
+ * Threads of the rawvideo "encoder" of a frame output (`-threads` after `-i`). ffmpeg 5.1's rawvideo encoder
+ * is frame-threaded, one thread per core by default, and a frame-threaded encoder hands each frame out only
+ * when the next one comes in: every decoded frame waited in ffmpeg for the next keyframe (measured: frame N
+ * reached the pipe 12–17 ms after keyframe N + 1 was written; with one thread, right after its own decode).
+ * The copy it does needs no threads of its own.
+ */
+export const ENCODER_THREADS = 1;
 
 /** Options that go before `-i` (they apply to reading and decoding the input). */
 export function inputOptions(spec: DecoderArgsSpec): string[] {
@@ -110,7 +118,7 @@ export function frameOutputOptions(spec: DecoderArgsSpec): string[] {
   const opts = ['-map', '0:v:0', '-vf', frameFilter(spec), '-an', '-sn', '-dn'];
   // Without passthrough, keyframe output is padded back to the full frame rate by duplicating frames.
   if (spec.sampling.mode === 'keyframes') opts.push('-fps_mode', 'passthrough');
-  opts.push('-pix_fmt', 'rgb24', '-f', 'rawvideo');
+  opts.push('-pix_fmt', 'rgb24', '-threads', String(ENCODER_THREADS), '-f', 'rawvideo');
   return opts;
 }
 
@@ -164,9 +172,9 @@ export function decoderArgs(spec: DecoderArgsSpec): string[] {
 /**
  * One shared decoder (pipeline/ffmpeg/shared-decoder.ts): keyframes of many cameras come in as FLV tags on
  * stdin, each with a timestamp that names its job (`-copyts` keeps it), and leave as raw frames of one size
- * with a `showinfo` line each. Low delay, minimal probing and every packet flushed, so a frame leaves without
- * waiting for more input (except the one frame ffmpeg 5.1 always holds back: see FILLER in shared-decoder.ts);
- * no deblocking, as in a camera's own keyframe decoding.
+ * with a `showinfo` line each. Low delay, minimal probing, a single-threaded rawvideo encoder (ENCODER_THREADS)
+ * and every packet flushed, so a frame leaves as soon as it is decoded, without waiting for more input; no
+ * deblocking, as in a camera's own keyframe decoding.
  */
 export function sharedDecoderInputOptions(): string[] {
   return [
@@ -180,7 +188,7 @@ export function sharedDecoderInputOptions(): string[] {
 export function sharedDecoderOutputOptions(frame: FrameSizeConfig): string[] {
   return [
     '-map', '0:v:0', '-vf', `scale=${frame.width}:${frame.height}:flags=bilinear,format=rgb24,showinfo=checksum=0`,
-    '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-flush_packets', '1', '-f', 'rawvideo',
+    '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-threads', String(ENCODER_THREADS), '-flush_packets', '1', '-f', 'rawvideo',
   ];
 }
 

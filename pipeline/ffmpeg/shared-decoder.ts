@@ -21,15 +21,16 @@ interface Job {
 }
 
 /**
- * ffmpeg 5.1 writes a decoded frame to its output only when the next input packet comes through (the frame is
- * decoded and filtered at once, but leaves one packet later; measured: always exactly one frame behind). So
- * when no keyframe follows within FILLER_MS, a filler goes in behind the last one: a 16×16 black H.264 IDR
- * (52 bytes; libx264, SEI removed) that pushes the real frame out and whose own picture is thrown away.
- * A filler costs ≈ 2.4 ms of decoder CPU (the scale filter is rebuilt for its size and back), so it is only
- * sent while a keyframe waits and no other keyframe comes to push it out.
+ * A frame leaves the decoder as soon as it is decoded (see ENCODER_THREADS in args.ts), so a keyframe is
+ * answered without anything behind it — except a broken one: it yields no picture, and only the next picture
+ * that comes out tells us so (every job before it is answered `undecodable`). When keyframes wait and nothing
+ * has come out for FILLER_MS, a filler goes in: a 16×16 black H.264 IDR (52 bytes; libx264, SEI removed)
+ * whose own picture is thrown away. It costs ≈ 2.4 ms of decoder CPU (the scale filter is rebuilt for its size
+ * and back), which is why it waits far longer than a 1080p keyframe takes to decode (≈ 17 ms): a busy decoder
+ * answers something every few ms and never gets one.
  */
 const FILLER = Buffer.from('AAAAAWdCwArZHsBEAAADAAQAAAMACDxImSAAAAABaMuDyyAAAAFliIQFf///D0UAAULfgA==', 'base64');
-export const FILLER_MS = 20;
+export const FILLER_MS = 250;
 
 const TAIL_LINES = 20;
 /** Timestamps are FLV's 32 bits of ms (16 months at 100 keyframes/s): a decoder that used them up is replaced. */
@@ -51,6 +52,8 @@ export class SharedDecoder {
   private proc: ChildProcess | undefined;
   private nextTs = 1;
   private fillerTimer: NodeJS.Timeout | undefined;
+  /** Fillers sent so far (a healthy decoder fed good keyframes sends none). */
+  fillersSent = 0;
   /** Keyframes (not fillers) not answered yet. */
   private waiting = 0;
   private started = false;
@@ -59,7 +62,7 @@ export class SharedDecoder {
 
   constructor(
     private readonly frame: FrameSizeConfig,
-    private readonly opts: { ffmpegPath?: string; stopStepMs?: number } = {},
+    private readonly opts: { ffmpegPath?: string; stopStepMs?: number; fillerMs?: number } = {},
   ) {
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
@@ -147,19 +150,19 @@ export class SharedDecoder {
   }
 
   /**
-   * While keyframes wait for their picture, a filler goes in after FILLER_MS without a new keyframe, and again
-   * at doubling intervals (up to 1 s) while they still wait: at start-up ffmpeg probes the first packets and
-   * holds more than one back, and a reader that waits for each answer (a file) sends nothing else meanwhile.
+   * While keyframes wait for their picture, a filler goes in after FILLER_MS in which nothing came in or out,
+   * and again at doubling intervals (up to 2 s) while they still wait.
    */
-  private armFiller(delayMs = FILLER_MS): void {
+  private armFiller(delayMs = this.opts.fillerMs ?? FILLER_MS): void {
     if (this.fillerTimer) clearTimeout(this.fillerTimer);
     this.fillerTimer = setTimeout(() => {
       this.fillerTimer = undefined;
       if (!this.waiting || !this.alive || this.nextTs > MAX_TS) return;
       const ts = this.nextTs++;
       this.jobs.push({ ts, sentAt: Date.now() });
+      this.fillersSent++;
       this.input.write(flvKeyframeTag(ts, FILLER));
-      this.armFiller(Math.min(delayMs * 2, 1000));
+      this.armFiller(Math.min(delayMs * 2, 2000));
     }, delayMs);
   }
 
@@ -167,6 +170,11 @@ export class SharedDecoder {
     // Every job before the frame that came out gave no picture (a broken keyframe); a filler needs no answer.
     while (this.jobs.length && this.jobs[0]!.ts < ts) this.jobs.shift()!.done?.({ ok: false, reason: 'undecodable' });
     if (this.jobs.length && this.jobs[0]!.ts === ts) this.jobs.shift()!.done?.({ ok: true, data });
+    if (this.waiting) this.armFiller();
+    else if (this.fillerTimer) {
+      clearTimeout(this.fillerTimer);
+      this.fillerTimer = undefined;
+    }
   }
 
   private settle(code: number | null, signal: string | null): void {

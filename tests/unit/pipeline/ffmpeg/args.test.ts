@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DECODER_THREADS, decoderArgs, FILTER_THREADS, frameFilter, sharedDecoderArgs, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
+import { DECODER_THREADS, decoderArgs, ENCODER_THREADS, FILTER_THREADS, frameFilter, sharedDecoderArgs, type DecoderArgsSpec } from '../../../../pipeline/ffmpeg/args.js';
 
 const base: DecoderArgsSpec = {
   input: { kind: 'rtsp', url: 'rtsp://u:p@cam/1', transport: 'tcp', timeoutSec: 5 },
@@ -40,6 +40,11 @@ describe('decoderArgs', () => {
     expect(after(a, '-threads')).toBe(String(DECODER_THREADS));
     expect(after(a, '-filter_threads')).toBe(String(FILTER_THREADS));
     expect([DECODER_THREADS, FILTER_THREADS]).toEqual([1, 1]);
+    // and one thread for the frame output's rawvideo encoder (after -i): a frame-threaded one holds each frame
+    // back until the next arrives
+    const frameOut = a.slice(a.lastIndexOf('-map'));
+    expect(after(frameOut, '-threads')).toBe(String(ENCODER_THREADS));
+    expect(ENCODER_THREADS).toBe(1);
   });
 
   it('keyframes skip the deblocking filter (input option); fps mode keeps it, its frames are references', () => {
@@ -73,9 +78,9 @@ describe('decoderArgs', () => {
     expect(a[i + 1]).toBe('pipe:0');
     expect(a.slice(0, i)).toEqual(expect.arrayContaining(['-copyts', '-flags', 'low_delay', '-threads', '1', '-skip_loop_filter', 'all']));
     expect(after(a, '-f')).toBe('flv');
-    expect(a).not.toContain('nobuffer'); // it holds every frame back until the next one (measured)
+    expect(after(a.slice(i), '-threads')).toBe('1'); // the rawvideo encoder: see ENCODER_THREADS
     expect(after(a, '-vf')).toBe('scale=320:180:flags=bilinear,format=rgb24,showinfo=checksum=0');
-    expect(a.slice(-5)).toEqual(['-flush_packets', '1', '-f', 'rawvideo', 'pipe:1']);
+    expect(a.slice(-7)).toEqual(['-threads', '1', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1']);
   });
 
   it('fps mode: fps filter before scale, no skip_frame, no passthrough', () => {
