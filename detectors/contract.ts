@@ -147,6 +147,11 @@ export interface DetectorContext {
   resolveAsset(name: string): string;
   /** Threads one inference may use (ONNX intra-op threads). */
   threads: number;
+  /**
+   * The frame sizes (each camera's `frame`) of the cameras this instance serves: a detector may shape its
+   * input for them (the ONNX detectors' `input.fit`). Optional; frames of other sizes must still work.
+   */
+  frames?: readonly { width: number; height: number }[];
 }
 
 export interface DetectorInstance {

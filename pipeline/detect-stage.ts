@@ -103,7 +103,10 @@ export class DetectionStage {
     const cams: ResolvedCamera[] = config.cameras.filter((c) => c.enabled).map((c) => resolveCamera(config, c));
     const failed = new Map<string, StreetwatchError>();
     const uses = new Map<string, Use[]>();
-    const wanted = new Map<string, { id: string; options: unknown; def: DetectorDefinition }>();
+    const wanted = new Map<string, { id: string; options: unknown; def: DetectorDefinition; frames: { width: number; height: number }[] }>();
+    // Frame sizes of the cameras each detector (id + options) serves: part of its host's key, since a detector
+    // may shape its input for them (DetectorContext.frames); a new size among its cameras starts a new host.
+    const sizes = new Map<string, Map<string, { width: number; height: number }>>();
     for (const cam of cams) {
       const list: Use[] = [];
       for (const d of cam.detectors) {
@@ -116,12 +119,23 @@ export class DetectionStage {
           continue;
         }
         const options = parseDetectorOptions(def, d.options ?? {}, `camera '${cam.id}'`);
-        const hostKey = `${d.id}\u0000${JSON.stringify(options)}`;
-        wanted.set(hostKey, { id: d.id, options, def });
-        list.push({ hostKey, mode: d.mode });
+        const baseKey = `${d.id}\u0000${JSON.stringify(options)}`;
+        if (!sizes.has(baseKey)) sizes.set(baseKey, new Map());
+        sizes.get(baseKey)!.set(`${cam.frame.width}x${cam.frame.height}`, { ...cam.frame });
+        wanted.set(baseKey, { id: d.id, options, def, frames: [] });
+        list.push({ hostKey: baseKey, mode: d.mode });
       }
       uses.set(cam.id, list);
     }
+    const hostKeyOf = new Map<string, string>();
+    for (const [baseKey, bySize] of sizes) {
+      const keys = [...bySize.keys()].sort();
+      const hostKey = `${baseKey}\u0000${keys.join(',')}`;
+      hostKeyOf.set(baseKey, hostKey);
+      wanted.set(hostKey, { ...wanted.get(baseKey)!, frames: keys.map((k) => bySize.get(k)!) });
+      wanted.delete(baseKey);
+    }
+    for (const list of uses.values()) for (const u of list) u.hostKey = hostKeyOf.get(u.hostKey)!;
     // Each new host is tried once, however many cameras share it; a host that failed for good (restart
     // budget spent) is tried afresh, since a reload is how an operator says "fixed, try again".
     const started = new Map<string, DetectorHost>();
@@ -134,7 +148,7 @@ export class DetectionStage {
       const host = new DetectorHost({
         def: w.def,
         options: w.options,
-        ctx: { log: this.opts.log, resolveAsset: (n) => resolveAsset(n), threads: config.detection.threads },
+        ctx: { log: this.opts.log, resolveAsset: (n) => resolveAsset(n), threads: config.detection.threads, frames: w.frames },
         metrics: this.opts.metrics,
         deadlineMs: config.detection.deadlineSec * 1000,
         concurrency: config.detection.concurrency,

@@ -4,7 +4,7 @@ import { StreetwatchError } from '../../core/errors.js';
 import type { Frame } from '../../core/types.js';
 import { DETECTOR_API, defineDetector, type Box, type Detection, type DetectorDefinition, type DetectorInstance } from '../contract.js';
 import { decodePicodet, decodeYolov8, decodeYolox } from './decode.js';
-import { loadModelDetectorManifests, YOLOX_STRIDES, type ModelDetectorManifest } from './manifest.js';
+import { fitToFrames, loadModelDetectorManifests, YOLOX_STRIDES, type ModelDetectorManifest } from './manifest.js';
 import { CandidateBuffer, nmsClassAware } from './nms.js';
 import { Preprocessor, toNormX, toNormY, type Placement } from './preprocess.js';
 import { InProcessLane, openModelSession, WorkerLane, type RawOutput, type RunLane } from './session.js';
@@ -65,14 +65,16 @@ export function onnxDetectorFromManifest(m: ModelDetectorManifest): DetectorDefi
     },
     async create(options, ctx) {
       const threads = options.threads ?? ctx.threads;
-      const { path, session } = await openModelSession(m, ctx.resolveAsset, threads);
+      const fitted = fitToFrames(m, ctx.frames ?? []);
+      if (fitted !== m) ctx.log.info({ detector: m.id, input: `${fitted.input.width}×${fitted.input.height}`, declared: `${m.input.width}×${m.input.height}` }, `detector ${m.id}: input fitted to the frames`);
+      const { path, session, model } = await openModelSession(fitted, ctx.resolveAsset, threads);
       let lanes: RunLane[];
       if (options.concurrency === 1) {
-        lanes = [new InProcessLane(m, session)];
+        lanes = [new InProcessLane(fitted, session)];
       } else {
         // the main-thread session only proved the file; each worker loads its own
         await session.release();
-        const started = await Promise.allSettled(Array.from({ length: options.concurrency }, () => WorkerLane.start(m, path, threads)));
+        const started = await Promise.allSettled(Array.from({ length: options.concurrency }, () => WorkerLane.start(fitted, path, threads, model)));
         lanes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
         const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed) {
@@ -80,7 +82,7 @@ export function onnxDetectorFromManifest(m: ModelDetectorManifest): DetectorDefi
           throw failed.reason;
         }
       }
-      return detectorOnLanes(m, options, lanes);
+      return detectorOnLanes(fitted, options, lanes);
     },
   });
 }

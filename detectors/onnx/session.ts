@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { sha256File } from '../../core/asset-manifests.js';
 import { StreetwatchError, isStreetwatchError } from '../../core/errors.js';
 import type { ModelDetectorManifest } from './manifest.js';
+import { reshapeModel } from './reshape.js';
 
 /**
  * Opening a model file safely (find it, prove it is the pinned file, parse it, prove its tensors are the
@@ -18,12 +20,16 @@ export function sessionOptions(threads: number): ort.InferenceSession.SessionOpt
   return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 };
 }
 
-/** Finds, verifies, parses and shape-checks the model file. Every failure is a coded error naming the file. */
+/**
+ * Finds, verifies, parses and shape-checks the model file. Every failure is a coded error naming the file. A
+ * fitted manifest (fitToFrames) gets the file with its declared shapes rewritten to its own (`model`, the bytes
+ * a worker lane must load too).
+ */
 export async function openModelSession(
   m: ModelDetectorManifest,
   resolveAsset: (name: string) => string,
   threads: number,
-): Promise<{ path: string; session: ort.InferenceSession }> {
+): Promise<{ path: string; session: ort.InferenceSession; model?: Uint8Array }> {
   let path: string;
   try {
     path = resolveAsset(m.file);
@@ -46,10 +52,15 @@ export async function openModelSession(
     );
   }
   let session: ort.InferenceSession;
+  let model: Uint8Array | undefined;
   try {
-    session = await ort.InferenceSession.create(path, sessionOptions(threads));
+    if (m.fittedFrom) {
+      const o = m.outputs[0]!;
+      model = reshapeModel(await readFile(path), { name: m.input.tensor, dims: m.input.shape }, [{ name: o.name, dims: o.shape }]);
+    }
+    session = model ? await ort.InferenceSession.create(model, sessionOptions(threads)) : await ort.InferenceSession.create(path, sessionOptions(threads));
   } catch (e) {
-    throw new StreetwatchError('MODEL_LOAD_FAILED', `detector '${m.id}': onnxruntime cannot load ${path}: the file is corrupt or not an ONNX model (${(e as Error).message})`, {
+    throw new StreetwatchError('MODEL_LOAD_FAILED', `detector '${m.id}': onnxruntime cannot load ${path}${m.fittedFrom ? ` at ${m.input.width}×${m.input.height} (input.fit)` : ''}: the file is corrupt or not an ONNX model (${(e as Error).message})`, {
       cause: e,
       details: { detector: m.id, file: path },
     });
@@ -60,7 +71,7 @@ export async function openModelSession(
     await session.release();
     throw e;
   }
-  return { path, session };
+  return { path, session, ...(model ? { model } : {}) };
 }
 
 type Dims = readonly (number | string | null | undefined)[];
@@ -184,7 +195,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
 let session;
-const ready = ort.InferenceSession.create(workerData.path, workerData.options).then(
+const ready = ort.InferenceSession.create(workerData.model || workerData.path, workerData.options).then(
   (s) => { session = s; parentPort.postMessage({ type: 'ready' }); },
   (e) => { parentPort.postMessage({ type: 'ready', error: String(e && e.message || e) }); },
 );
@@ -235,12 +246,12 @@ export class WorkerLane implements RunLane {
   private exited: Error | undefined;
   private nextId = 0;
 
-  private constructor(spec: LaneSpec, path: string, threads: number) {
+  private constructor(spec: LaneSpec, path: string, threads: number, model: Uint8Array | undefined) {
     this.input = new Float32Array(imageSize(spec) * spec.maxBatch);
     this.scale = new Float32Array(2 * spec.maxBatch);
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ortPath: ORT_PATH, path, options: sessionOptions(threads), spec: { ...spec, size: imageSize(spec) } },
+      workerData: { ortPath: ORT_PATH, path, model, options: sessionOptions(threads), spec: { ...spec, size: imageSize(spec) } },
     });
     this.worker.on('message', (r: WorkerReply) => {
       const p = this.pending;
@@ -259,9 +270,12 @@ export class WorkerLane implements RunLane {
     this.worker.unref();
   }
 
-  /** Starts a worker and waits until its session has loaded the (already verified) file. */
-  static async start(m: ModelDetectorManifest, path: string, threads: number): Promise<WorkerLane> {
-    const lane = new WorkerLane(laneSpec(m), path, threads);
+  /**
+   * Starts a worker and waits until its session has loaded the (already verified) file, or `model`, its bytes
+   * as openModelSession rewrote them for a fitted manifest.
+   */
+  static async start(m: ModelDetectorManifest, path: string, threads: number, model?: Uint8Array): Promise<WorkerLane> {
+    const lane = new WorkerLane(laneSpec(m), path, threads, model);
     const r = await lane.request(undefined);
     if (r.error) {
       await lane.worker.terminate();

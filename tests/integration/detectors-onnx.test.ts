@@ -10,6 +10,7 @@ import type { Detection, DetectorInstance } from '../../detectors/contract.js';
 import { loadImageFrame } from '../../detectors/image.js';
 import { loadModelDetectorManifests, onnxDetectorFromManifest, type ModelDetectorManifest } from '../../detectors/onnx/detector.js';
 import { parseModelDetectorManifest } from '../../detectors/onnx/manifest.js';
+import { reshapeModel } from '../../detectors/onnx/reshape.js';
 import { oxfordFrame } from '../helpers/frames.js';
 
 // The three real COCO models from ../shared/models, found through the asset resolver, on real street media.
@@ -189,6 +190,55 @@ describe('batches and the pool', () => {
     const inst = await instance(byId('yolox-nano-416'));
     const bad = { ...frames[0]!, data: frames[0]!.data.subarray(0, 100) };
     await expect(inst.detect([bad], signal())).rejects.toMatchObject({ code: 'IMAGE_INVALID' });
+  });
+});
+
+describe('input.fit: YOLOX runs on 416×256 for 16:9 frames', () => {
+  const yolox = byId('yolox-nano-416');
+  const frames: Frame[] = [0, 40, 80].map((i) => oxfordFrame(416, 234, i, `cam-${i}`));
+  const iou = (a: readonly number[], b: readonly number[]) => {
+    const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+    const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+    const u = (a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - w * h;
+    return u > 0 ? (w * h) / u : 0;
+  };
+
+  it('the file, its declared shapes rewritten, loads and runs at 416×256 (2184 rows)', async () => {
+    const ort = (await import('onnxruntime-node')).default;
+    const bytes = reshapeModel(readFileSync(resolveAsset(yolox.file)), { name: 'images', dims: [1, 3, 256, 416] }, [{ name: 'output', dims: [1, 2184, 85] }]);
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      expect(session.inputMetadata).toMatchObject([{ name: 'images', shape: [1, 3, 256, 416] }]);
+      const out = await session.run({ images: new ort.Tensor('float32', new Float32Array(3 * 256 * 416).fill(114), [1, 3, 256, 416]) });
+      expect(out.output!.dims).toEqual([1, 2184, 85]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it.each([1, 2])('finds the same people as the full 416×416 input (concurrency %i)', async (concurrency) => {
+    const def = onnxDetectorFromManifest(yolox);
+    const full = await instance(yolox, { concurrency });
+    const fitted = await def.create(def.manifest.options.parse({ concurrency }), { ...ctx, frames: [{ width: 416, height: 234 }] });
+    open.push(fitted);
+    const [a, b] = [await full.detect(frames, signal()), await fitted.detect(frames, signal())];
+    for (let i = 0; i < frames.length; i++) {
+      const people = (d: Detection[]) => d.filter((x) => x.label === 'person' && x.score >= 0.4);
+      expect(people(b[i]!).length).toBeGreaterThanOrEqual(10);
+      expect(Math.abs(people(b[i]!).length - people(a[i]!).length)).toBeLessThanOrEqual(1);
+      // every confident person of the fitted run is a person of the full run, same place, about the same score
+      for (const p of people(b[i]!).filter((x) => x.score >= 0.5)) {
+        const twin = a[i]!.filter((x) => x.label === 'person').sort((x, y) => iou(y.box, p.box) - iou(x.box, p.box))[0]!;
+        expect(iou(twin.box, p.box)).toBeGreaterThan(0.85);
+        expect(Math.abs(twin.score - p.score)).toBeLessThan(0.05);
+      }
+    }
+  });
+
+  it('bytes that are no model, or a tensor the model lacks → MODEL_LOAD_FAILED', () => {
+    expect(() => reshapeModel(Buffer.from('not a model at all'), { name: 'images', dims: [1] }, [])).toThrow(expect.objectContaining({ code: 'MODEL_LOAD_FAILED' }));
+    const real = readFileSync(resolveAsset(yolox.file));
+    expect(() => reshapeModel(real, { name: 'pixels', dims: [1, 3, 256, 416] }, [])).toThrow(expect.objectContaining({ code: 'MODEL_LOAD_FAILED', message: expect.stringContaining('pixels') }));
   });
 });
 

@@ -85,6 +85,28 @@ describe('DetectionStage', () => {
     expect(out[2]!.results[0]!.detections[0]!.score).toBe(0.7);
   });
 
+  it("tells each host the frame sizes of its cameras; a camera of another size gets a host of its own", async () => {
+    const seen: unknown[] = [];
+    const sized = defineDetector({
+      manifest: fakeManifest({ id: 'sized' }),
+      create(_o, ctx) {
+        seen.push(ctx.frames);
+        return { detect: async (batch) => batch.map(() => []), close: async () => {} };
+      },
+    });
+    const registry = new DetectorRegistry().register('sized', async () => sized);
+    const stage = new DetectionStage({ registry, metrics: createMetrics(new Registry()), log: memoryLogger().log });
+    const at = (width: number, height: number) => ({ frame: { width, height } });
+    await stage.apply(config([cam('a', [{ id: 'sized' }]), fileCamera('b', { detectors: [{ id: 'sized' }], ...at(416, 234) })]));
+    // a (the default frame, 416×234) and b (the same size, set on the camera) share one host, told the size once
+    expect(seen).toEqual([[{ width: 416, height: 234 }]]);
+    await stage.apply(config([cam('a', [{ id: 'sized' }]), fileCamera('b', { detectors: [{ id: 'sized' }], ...at(416, 234) }), fileCamera('c', { detectors: [{ id: 'sized' }], ...at(640, 480) })]));
+    // the set of sizes changed: a new host, told all of them
+    expect(seen).toEqual([[{ width: 416, height: 234 }], [{ width: 416, height: 234 }, { width: 640, height: 480 }]]);
+    expect(stage.status()).toHaveLength(1);
+    await stage.stop();
+  });
+
   it('marks shadow results and counts them apart', async () => {
     const { stage, metrics } = setup();
     await stage.apply(config([cam('a', [{ id: 'fake' }, { id: 'other', mode: 'shadow' }])]));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SEMANTIC_LABELS } from '../../../../detectors/contract.js';
 import { DEFAULT_LANES, onnxDetectorFromManifest } from '../../../../detectors/onnx/detector.js';
-import { loadModelDetectorManifests, parseModelDetectorManifest } from '../../../../detectors/onnx/manifest.js';
+import { fitToFrames, loadModelDetectorManifests, parseModelDetectorManifest } from '../../../../detectors/onnx/manifest.js';
 import { validateDefinition } from '../../../../detectors/registry.js';
 
 const manifests = loadModelDetectorManifests();
@@ -75,6 +75,8 @@ describe('manifest validation', () => {
     ['a threshold above 1', (o) => (o.thresholds.default = 30), 'ASSET_MANIFEST_INVALID', 'thresholds.default'],
     ['a version that is not semver', (o) => (o.version = 'v1'), 'ASSET_MANIFEST_INVALID', 'version'],
     ['width disagreeing with the shape', (o) => (o.input.width = 640), 'ASSET_MANIFEST_INVALID', 'input.width'],
+    ['a fit step that does not divide the input', (o) => (o.input.fit = { multipleOf: 30 }), 'ASSET_MANIFEST_INVALID', 'input.fit.multipleOf'],
+    ['a fit on a stretched input', (o) => (o.input.resize = 'stretch'), 'ASSET_MANIFEST_INVALID', 'input.fit'],
   ])('rejects %s', (_name, change, code, mentions) => {
     expect(edit(change)).toThrow(expect.objectContaining({ code, message: expect.stringContaining(mentions) }));
   });
@@ -93,6 +95,52 @@ describe('manifest validation', () => {
 
   it('is not JSON → ASSET_MANIFEST_INVALID naming the file', () => {
     expect(() => parseModelDetectorManifest('models/broken.json', '{')).toThrow(expect.objectContaining({ code: 'ASSET_MANIFEST_INVALID', message: expect.stringContaining('models/broken.json') }));
+  });
+});
+
+describe('fitToFrames (input.fit: the input shrinks to the frames)', () => {
+  const yolox = byId('yolox-nano-416');
+  const v8 = { ...byId('yolov8n-int8-640'), input: { ...byId('yolov8n-int8-640').input, fit: { multipleOf: 32 } } };
+  const f = (width: number, height: number) => ({ width, height });
+
+  it('YOLOX-Nano declares it: steps of its largest stride', () => {
+    expect(yolox.input.fit).toEqual({ multipleOf: 32 });
+  });
+
+  it.each<[string, { width: number; height: number }[], [number, number], number]>([
+    ['16:9 frames of its width', [f(416, 234)], [416, 256], 52 * 32 + 26 * 16 + 13 * 8],
+    ['16:9 frames of 1080p (letterboxed at the same scale)', [f(1920, 1080)], [416, 256], 2184],
+    ['4:3 frames', [f(416, 312)], [416, 320], 52 * 40 + 26 * 20 + 13 * 10],
+    ['portrait frames: the width shrinks', [f(234, 416)], [256, 416], 2184],
+    ['mixed sizes: large enough for each', [f(416, 234), f(320, 240)], [416, 320], 52 * 40 + 26 * 20 + 13 * 10],
+  ])('%s → input and output follow', (_what, frames, [w, h], rows) => {
+    const m = fitToFrames(yolox, frames);
+    expect(m.input).toMatchObject({ width: w, height: h, shape: [1, 3, h, w] });
+    expect(m.outputs).toEqual([{ name: 'output', shape: [1, rows, 85] }]);
+    expect(m.fittedFrom).toEqual({ width: 416, height: 416 });
+    // what is fitted is not fitted again
+    expect(fitToFrames(m, [f(100, 10)])).toBe(m);
+  });
+
+  it('unchanged for square frames, no frames, or a model without fit', () => {
+    expect(fitToFrames(yolox, [f(640, 640)])).toBe(yolox);
+    expect(fitToFrames(yolox, [])).toBe(yolox);
+    expect(fitToFrames(yolox, [f(416, 234), f(500, 500)])).toBe(yolox);
+    const noFit = byId('yolov8n-int8-640');
+    expect(fitToFrames(noFit, [f(640, 360)])).toBe(noFit);
+  });
+
+  it('YOLOv8: anchors (the last output dimension) follow the grid; letterbox-centre frames too', () => {
+    const m = fitToFrames(v8, [f(640, 360)]);
+    expect(m.input).toMatchObject({ width: 640, height: 384, shape: [1, 3, 384, 640] });
+    expect(m.outputs).toEqual([{ name: 'output0', shape: [1, 84, 80 * 48 + 40 * 24 + 20 * 12] }]);
+  });
+
+  it('is refused for PicoDet (post-processing in the graph)', () => {
+    const o = JSON.parse(readFileSync(byId('picodet-xs-320').manifestPath, 'utf8'));
+    o.input.resize = 'letterbox-topleft';
+    o.input.fit = { multipleOf: 32 };
+    expect(() => parseModelDetectorManifest('p.json', JSON.stringify(o))).toThrow(/input.fit: is for fully convolutional heads/);
   });
 });
 
