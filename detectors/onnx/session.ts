@@ -127,12 +127,11 @@ export interface RawOutput {
 /**
  * One place a run can happen, with its own input buffers. The caller writes up to maxBatch images into
  * `input` (and their scale factors into `scale`), calls `run(n)`, and reads the outputs before its next
- * `run`. `input`/`scale` may be new arrays after a run (worker lanes lend them out by transfer): read the
- * properties, do not keep them.
+ * `run`: a worker lane's outputs are views of buffers the next run overwrites.
  */
 export interface RunLane {
-  input: Float32Array;
-  scale: Float32Array;
+  readonly input: Float32Array;
+  readonly scale: Float32Array;
   run(batch: number): Promise<Record<string, RawOutput>>;
   release(): Promise<void>;
 }
@@ -153,8 +152,8 @@ const imageSize = (s: LaneSpec) => s.image[0] * s.image[1] * s.image[2];
 
 /** Runs on the caller's session in this thread. */
 export class InProcessLane implements RunLane {
-  input: Float32Array;
-  scale: Float32Array;
+  readonly input: Float32Array;
+  readonly scale: Float32Array;
   private readonly spec: LaneSpec;
   /** Tensors per batch size, made once: they wrap views of the lane's buffers. */
   private readonly feeds = new Map<number, Record<string, ort.Tensor>>();
@@ -188,15 +187,26 @@ export class InProcessLane implements RunLane {
 }
 
 /**
- * CommonJS source of a worker thread that owns one session. Buffers travel by transfer both ways, so a run
- * copies nothing: the lane lends its input, the worker returns it with the outputs' own buffers.
+ * CommonJS source of a worker thread that owns one session. Input and outputs travel through shared memory
+ * (SharedArrayBuffers made once): the lane writes the images into its shared input, the worker copies them
+ * into its own tensor (onnxruntime refuses a typed array over shared memory) and copies each output into a
+ * shared output buffer, grown when an output is larger than before. A run's messages carry only numbers, so
+ * the main thread allocates nothing per run: transferring the buffers instead gave the main isolate ≈ 2 MB of
+ * new ArrayBuffers per YOLOX call, and with them a major GC several times a second (issue 12 notes).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
+const s = workerData.spec;
+const sharedInput = new Float32Array(workerData.input);
+const sharedScale = new Float32Array(workerData.scale);
+const ownInput = new Float32Array(sharedInput.length);
+const ownScale = new Float32Array(sharedScale.length);
+const outputs = {};
+const ARRAYS = { float32: Float32Array, int32: Int32Array, int64: BigInt64Array };
 let session;
 const ready = ort.InferenceSession.create(workerData.model || workerData.path, workerData.options).then(
-  (s) => { session = s; parentPort.postMessage({ type: 'ready' }); },
+  (x) => { session = x; parentPort.postMessage({ type: 'ready' }); },
   (e) => { parentPort.postMessage({ type: 'ready', error: String(e && e.message || e) }); },
 );
 parentPort.on('message', async (msg) => {
@@ -206,22 +216,29 @@ parentPort.on('message', async (msg) => {
     parentPort.postMessage({ type: 'closed' });
     return;
   }
-  const lent = [msg.input, msg.scale];
   try {
-    const s = workerData.spec;
-    const feeds = { [s.inputName]: new ort.Tensor('float32', new Float32Array(msg.input, 0, msg.batch * s.size), [msg.batch, ...s.image]) };
-    if (s.scaleName) feeds[s.scaleName] = new ort.Tensor('float32', new Float32Array(msg.scale, 0, 2 * msg.batch), [msg.batch, 2]);
+    const n = msg.batch * s.size;
+    ownInput.set(sharedInput.subarray(0, n));
+    const feeds = { [s.inputName]: new ort.Tensor('float32', ownInput.subarray(0, n), [msg.batch, ...s.image]) };
+    if (s.scaleName) {
+      ownScale.set(sharedScale.subarray(0, 2 * msg.batch));
+      feeds[s.scaleName] = new ort.Tensor('float32', ownScale.subarray(0, 2 * msg.batch), [msg.batch, 2]);
+    }
     const out = await session.run(feeds);
-    const outputs = {};
-    const transfer = new Set(lent);
+    const reply = {};
     for (const name of Object.keys(out)) {
       const t = out[name];
-      outputs[name] = { type: t.type, dims: t.dims, buffer: t.data.buffer, offset: t.data.byteOffset, length: t.data.length };
-      transfer.add(t.data.buffer);
+      const A = ARRAYS[t.type];
+      if (!A) throw new Error('output ' + name + ' has type ' + t.type + ', which the ONNX detectors do not read');
+      let o = outputs[name];
+      const grown = !o || o.type !== t.type || o.view.length < t.data.length;
+      if (grown) o = outputs[name] = { type: t.type, view: new A(new SharedArrayBuffer(t.data.length * A.BYTES_PER_ELEMENT)) };
+      o.view.set(t.data);
+      reply[name] = { type: t.type, dims: t.dims, length: t.data.length, ...(grown ? { buffer: o.view.buffer } : {}) };
     }
-    parentPort.postMessage({ type: 'result', id: msg.id, input: msg.input, scale: msg.scale, outputs }, [...transfer]);
+    parentPort.postMessage({ type: 'result', id: msg.id, outputs: reply });
   } catch (e) {
-    parentPort.postMessage({ type: 'result', id: msg.id, input: msg.input, scale: msg.scale, error: String(e && e.message || e) }, lent);
+    parentPort.postMessage({ type: 'result', id: msg.id, error: String(e && e.message || e) });
   }
 });
 `;
@@ -232,26 +249,29 @@ interface WorkerReply {
   type: 'ready' | 'result' | 'closed';
   id?: number;
   error?: string;
-  input?: ArrayBuffer;
-  scale?: ArrayBuffer;
-  outputs?: Record<string, { type: string; dims: number[]; buffer: ArrayBuffer; offset: number; length: number }>;
+  /** Per output: its shape and length; `buffer` only when the worker made (or grew) its shared buffer. */
+  outputs?: Record<string, { type: string; dims: number[]; length: number; buffer?: SharedArrayBuffer }>;
 }
 
 /** Runs on a session of its own in a worker thread, so lanes run in parallel and the event loop stays free. */
 export class WorkerLane implements RunLane {
-  input: Float32Array;
-  scale: Float32Array;
+  readonly input: Float32Array;
+  readonly scale: Float32Array;
   private readonly worker: Worker;
   private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
   private exited: Error | undefined;
   private nextId = 0;
+  /** The worker's shared output buffers, by output name. */
+  private readonly outputs = new Map<string, SharedArrayBuffer>();
 
   private constructor(spec: LaneSpec, path: string, threads: number, model: Uint8Array | undefined) {
-    this.input = new Float32Array(imageSize(spec) * spec.maxBatch);
-    this.scale = new Float32Array(2 * spec.maxBatch);
+    const input = new SharedArrayBuffer(imageSize(spec) * spec.maxBatch * 4);
+    const scale = new SharedArrayBuffer(2 * spec.maxBatch * 4);
+    this.input = new Float32Array(input);
+    this.scale = new Float32Array(scale);
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ortPath: ORT_PATH, path, model, options: sessionOptions(threads), spec: { ...spec, size: imageSize(spec) } },
+      workerData: { ortPath: ORT_PATH, path, model, input, scale, options: sessionOptions(threads), spec: { ...spec, size: imageSize(spec) } },
     });
     this.worker.on('message', (r: WorkerReply) => {
       const p = this.pending;
@@ -284,28 +304,26 @@ export class WorkerLane implements RunLane {
     return lane;
   }
 
-  private request(msg: { type: 'run' | 'close'; [k: string]: unknown } | undefined, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+  private request(msg: { type: 'run' | 'close'; [k: string]: unknown } | undefined): Promise<WorkerReply> {
     if (this.exited) return Promise.reject(this.exited);
     return new Promise<WorkerReply>((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.ref();
-      if (msg) this.worker.postMessage(msg, transfer);
+      if (msg) this.worker.postMessage(msg);
     }).finally(() => this.worker.unref());
   }
 
   async run(batch: number): Promise<Record<string, RawOutput>> {
     if (this.pending) throw new Error('WorkerLane.run while a run is in flight (a lane serves one run at a time)');
     const id = this.nextId++;
-    const input = this.input.buffer as ArrayBuffer;
-    const scale = this.scale.buffer as ArrayBuffer;
-    const r = await this.request({ type: 'run', id, batch, input, scale }, [input, scale]);
-    if (r.input) this.input = new Float32Array(r.input);
-    if (r.scale) this.scale = new Float32Array(r.scale);
+    const r = await this.request({ type: 'run', id, batch });
     if (r.error || !r.outputs) throw new Error(`onnxruntime run failed in a worker thread: ${r.error ?? 'no outputs'}`);
     const result: Record<string, RawOutput> = {};
     for (const [name, o] of Object.entries(r.outputs)) {
-      const data =
-        o.type === 'float32' ? new Float32Array(o.buffer, o.offset, o.length) : o.type === 'int32' ? new Int32Array(o.buffer, o.offset, o.length) : o.type === 'int64' ? new BigInt64Array(o.buffer, o.offset, o.length) : undefined;
+      if (o.buffer) this.outputs.set(name, o.buffer);
+      const buffer = this.outputs.get(name);
+      if (!buffer) throw new Error(`output '${name}' came without its shared buffer`);
+      const data = o.type === 'float32' ? new Float32Array(buffer, 0, o.length) : o.type === 'int32' ? new Int32Array(buffer, 0, o.length) : o.type === 'int64' ? new BigInt64Array(buffer, 0, o.length) : undefined;
       if (!data) throw new Error(`output '${name}' has type ${o.type}, which the ONNX detectors do not read`);
       result[name] = { data, dims: o.dims };
     }
