@@ -57,21 +57,26 @@ export function parseAvcConfig(rec: Buffer): AvcConfig {
   return { lengthSize, paramSetsAnnexB: Buffer.concat(parts) };
 }
 
-/** Length-prefixed NAL units → Annex B; SPS/PPS put in front when the frame carries none of its own. */
+/**
+ * Length-prefixed NAL units → Annex B; SPS/PPS put in front when the frame carries none of its own. With
+ * 4-byte lengths (what cameras send) the lengths are overwritten with start codes in `data` itself — it is
+ * changed — so only the parameter sets cost a copy.
+ */
 export function avccToAnnexB(data: Buffer, lengthSize: number, paramSetsAnnexB?: Buffer): Buffer {
+  const inPlace = lengthSize === 4;
   const parts: Buffer[] = [];
   let hasSps = false;
   let p = 0;
   while (p + lengthSize <= data.length) {
     const len = data.readUIntBE(p, lengthSize);
-    p += lengthSize;
-    if (len === 0 || p + len > data.length) throw new FlvFormatError(`NAL unit length ${len} runs past the frame (${data.length} bytes)`);
-    if ((data[p]! & 0x1f) === 7) hasSps = true;
-    parts.push(START_CODE, data.subarray(p, p + len));
-    p += len;
+    if (len === 0 || p + lengthSize + len > data.length) throw new FlvFormatError(`NAL unit length ${len} runs past the frame (${data.length} bytes)`);
+    if ((data[p + lengthSize]! & 0x1f) === 7) hasSps = true;
+    if (inPlace) START_CODE.copy(data, p);
+    else parts.push(START_CODE, data.subarray(p + lengthSize, p + lengthSize + len));
+    p += lengthSize + len;
   }
-  if (paramSetsAnnexB && !hasSps) parts.unshift(paramSetsAnnexB);
-  return Buffer.concat(parts);
+  const body = inPlace ? data.subarray(0, p) : Buffer.concat(parts);
+  return paramSetsAnnexB && !hasSps ? Buffer.concat([paramSetsAnnexB, body]) : body;
 }
 
 /**
@@ -79,33 +84,52 @@ export function avccToAnnexB(data: Buffer, lengthSize: number, paramSetsAnnexB?:
  * (sent once, and again if the camera changes it) supplies the NAL length size and the SPS/PPS.
  */
 export class FlvH264Reader {
-  private pending: Buffer = Buffer.alloc(0);
+  /**
+   * Bytes not parsed yet, as they came (a keyframe arrives in several pipe reads): joined once when they hold
+   * `need` bytes — the whole tag whose header has been read — not at every read.
+   */
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private need = 0;
   private headerDone = false;
   private config: AvcConfig | undefined;
 
   constructor(private readonly emit: (frame: FlvVideoFrame) => void) {}
 
   push(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    if (this.have < this.need) return;
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
     let p = 0;
-    const buf = this.pending;
     if (!this.headerDone) {
-      if (buf.length < HEADER_BYTES + 4) return;
+      if (buf.length < HEADER_BYTES + 4) return this.keep(buf, HEADER_BYTES + 4);
       if (buf.toString('latin1', 0, 3) !== 'FLV') throw new FlvFormatError('not an FLV stream (no FLV signature)');
       p = buf.readUInt32BE(5) + 4; // header size, then PreviousTagSize0
       this.headerDone = true;
     }
+    let need = TAG_HEADER_BYTES;
     while (p + TAG_HEADER_BYTES <= buf.length) {
       const type = buf[p]! & 0x1f;
       const size = buf.readUIntBE(p + 1, 3);
       const end = p + TAG_HEADER_BYTES + size + 4;
-      if (end > buf.length) break;
+      if (end > buf.length) {
+        need = end - p;
+        break;
+      }
       const ts = buf.readUIntBE(p + 4, 3) + buf[p + 7]! * 0x1000000;
       if (type === FLV_TAG_VIDEO) this.video(buf.subarray(p + TAG_HEADER_BYTES, p + TAG_HEADER_BYTES + size), ts);
       p = end;
     }
-    // Keep the unread tail only; a copy, so the big chunk it came from can be freed.
-    this.pending = p === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(p));
+    this.keep(buf.subarray(p), need);
+  }
+
+  /** Keeps the unparsed tail; nothing is parsed again until `need` bytes are there. */
+  private keep(rest: Buffer, need: number): void {
+    this.chunks = rest.length ? [rest] : [];
+    this.have = rest.length;
+    this.need = need;
   }
 
   private video(data: Buffer, ts: number): void {
@@ -138,6 +162,11 @@ export function flvHeader(): Buffer {
  * sizes) can follow each other: each carries its own. `timestampMs` must fit in 32 bits.
  */
 export function flvKeyframeTag(timestampMs: number, annexB: Buffer): Buffer {
+  return Buffer.concat(flvKeyframeTagParts(timestampMs, annexB));
+}
+
+/** The same tag as its three parts — header, the Annex B bytes themselves, trailing size — to write without a join. */
+export function flvKeyframeTagParts(timestampMs: number, annexB: Buffer): [Buffer, Buffer, Buffer] {
   if (!Number.isInteger(timestampMs) || timestampMs < 0 || timestampMs > 0xffffffff) throw new RangeError(`FLV timestamp out of range: ${timestampMs}`);
   const size = 5 + annexB.length;
   const head = Buffer.alloc(TAG_HEADER_BYTES + 5);
@@ -150,5 +179,5 @@ export function flvKeyframeTag(timestampMs: number, annexB: Buffer): Buffer {
   head[TAG_HEADER_BYTES + 1] = 1;
   const tail = Buffer.alloc(4);
   tail.writeUInt32BE(TAG_HEADER_BYTES + size);
-  return Buffer.concat([head, annexB, tail]);
+  return [head, annexB, tail];
 }

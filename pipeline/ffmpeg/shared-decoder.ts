@@ -4,7 +4,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import type { FrameSizeConfig } from '../../config/schema.js';
 import { redact } from '../../core/redact.js';
 import { frameBytes, sharedDecoderInputOptions, sharedDecoderOutputOptions } from './args.js';
-import { flvHeader, flvKeyframeTag } from './flv.js';
+import { flvHeader, flvKeyframeTag, flvKeyframeTagParts } from './flv.js';
 import { FrameAssembler, parseShowinfoLine } from './frame-assembler.js';
 import { stopChild } from './stop.js';
 
@@ -144,7 +144,8 @@ export class SharedDecoder {
           done(o);
         },
       });
-      this.input.write(flvKeyframeTag(ts, annexB));
+      // three writes, not a joined copy of a ~100 KB keyframe (each copy is garbage for the main isolate)
+      for (const part of flvKeyframeTagParts(ts, annexB)) this.input.write(part);
       this.armFiller();
     });
   }

@@ -80,8 +80,13 @@ describe('FLV H.264 reader', () => {
     expect(() => parseAvcConfig(avcConfig().subarray(0, 9))).toThrow(FlvFormatError);
   });
 
-  it('avccToAnnexB keeps the NAL units in order', () => {
-    expect(avccToAnnexB(avcc([SPS, PPS, IDR]), 4)).toEqual(Buffer.concat([SC, SPS, SC, PPS, SC, IDR]));
+  it('avccToAnnexB keeps the NAL units in order; 4-byte lengths become start codes in place (no copy)', () => {
+    const data = avcc([SPS, PPS, IDR]);
+    const out = avccToAnnexB(data, 4);
+    expect(out).toEqual(Buffer.concat([SC, SPS, SC, PPS, SC, IDR]));
+    expect(out.buffer).toBe(data.buffer);
+    expect(avccToAnnexB(avcc([SPS, PPS, IDR], 2), 2)).toEqual(Buffer.concat([SC, SPS, SC, PPS, SC, IDR]));
+    expect(() => avccToAnnexB(avcc([IDR]).subarray(0, 6), 4)).toThrow(FlvFormatError);
   });
 });
 
