@@ -46,7 +46,7 @@ export interface Track {
    * frames is that person standing still; a pile that walkers cross, or a small one at people's feet that
    * their taller boxes cover, is a thing. Counted here because only the tracker sees every detection.
    */
-  personCover?: { frames: number; covered: number };
+  personCover?: { frames: number; covered: number; sinceMs: number };
 }
 
 export interface TrackerState {
@@ -97,8 +97,8 @@ export function updateTracks(state: TrackerState, detections: readonly TrackedDe
   for (const t of tracks) {
     if (t.semantic !== 'static_object' || t.lastSeenMs !== tMs) continue;
     const covered = detections.some((d) => d.semantic === 'person' && coverage(t.box, d.box) > 0.5 && coverage(d.box, t.box) > 0.5);
-    const c = t.personCover ?? { frames: 0, covered: 0 };
-    t.personCover = { frames: c.frames + 1, covered: c.covered + (covered ? 1 : 0) };
+    const c = t.personCover ?? { frames: 0, covered: 0, sinceMs: tMs };
+    t.personCover = { frames: c.frames + 1, covered: c.covered + (covered ? 1 : 0), sinceMs: c.sinceMs };
   }
   return { nextId, tracks };
 }

@@ -26,6 +26,16 @@ export const THINGS: Record<ViolationType, ReadonlySet<SemanticLabel>> = {
 };
 
 /**
+ * How long a region's person cover must have been counted before it can explain the region away: long enough
+ * that one person pausing on it at its first sighting does not, and counted in time, not frames, since a camera
+ * may be looked at every 0.5 s or every 4 s (4 frames were 16 s at 4 s looks, longer than a pile's whole wait
+ * for its first hit).
+ */
+const PERSON_COVER_MIN_MS = 6000;
+/** Looks (detections matched to its track) a static-object region needs before it can alert. */
+const MIN_STILL_REGION_LOOKS = 3;
+
+/**
  * A static-object region that is really a person standing still or a parked vehicle. Either a person was on
  * it in most of the frames that saw it (the detector may score a still person low or miss them now and then,
  * so every person detection counts, see Track.personCover), or a person or vehicle track seen in this frame
@@ -35,7 +45,7 @@ export const THINGS: Record<ViolationType, ReadonlySet<SemanticLabel>> = {
 function explainedByOthers(t: Track, tracks: readonly Track[], tMs: number): boolean {
   if (t.semantic !== 'static_object') return false;
   const pc = t.personCover;
-  if (pc && pc.frames >= 4 && pc.covered >= 0.5 * pc.frames) return true;
+  if (pc && pc.frames >= 2 && tMs - pc.sinceMs >= PERSON_COVER_MIN_MS && pc.covered >= 0.5 * pc.frames) return true;
   const still = stillSec(t, tMs);
   return tracks.some(
     (o) =>
@@ -67,8 +77,17 @@ export function vendorBeside(obj: Track, tracks: readonly Track[], tMs: number, 
 
 export interface EvaluateResult {
   hits: Hit[];
-  fired: Map<string, { type: ViolationType; zoneId: string; box: Box }>;
+  fired: Map<string, { type: ViolationType; zoneId: string; box: Box; liveMs: number }>;
 }
+
+/**
+ * How long an alerted spot is remembered after its last track vanished. The static-object detector loses a
+ * pile while something stands in front of it and needs its minStaticSec to find it again; a camera looked at
+ * every 4 s loses the track for longer than the tracker keeps it (10 s), and the pile then came back as a new
+ * track and alerted a second time (stacking-missed-after-alert at `keyframes:4`). A pile gone for longer is a
+ * new violation when it comes back.
+ */
+export const FIRED_MEMORY_MS = 30_000;
 
 /**
  * The tracks of `pool` chained to `seed` by sameSpot (A near B near C), and the box around them all: the
@@ -111,12 +130,15 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
         const twin = [...next.values()].find((f) => f.type === type && f.zoneId === z.id && sameSpot(t.box, f.box, grow));
         if (twin) {
           // the same violation seen as another track: remember the track, do not alert again
-          next.set(key, { type, zoneId: z.id, box: twin.box });
+          next.set(key, { type, zoneId: z.id, box: twin.box, liveMs: tMs });
           continue;
         }
         const dwell = stillSec(t, tMs);
         if (dwell < rule.dwell) continue;
         if (explainedByOthers(t, tracks, tMs)) continue;
+        // a still region seen in fewer looks than this is not established: at a look every 4 s, slow walkers
+        // and a standing person's legs make regions that last one or two looks before they change shape
+        if (t.semantic === 'static_object' && t.hits < MIN_STILL_REGION_LOOKS) continue;
         let vendor: Track | undefined;
         if (type === 'stall') {
           if (openStallPoints.some((lp) => inZone(t, lp))) continue;
@@ -125,7 +147,7 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
         }
         // the pieces of this pile or stall seen in this frame are this violation too, not new ones
         const spot = pieceCluster(t, here, grow);
-        for (const m of spot.members) next.set(firedKey(type, z.id, m.id), { type, zoneId: z.id, box: spot.box });
+        for (const m of spot.members) next.set(firedKey(type, z.id, m.id), { type, zoneId: z.id, box: spot.box, liveMs: tMs });
         const involved = vendor ? [t, vendor] : [t];
         hits.push({
           type,
@@ -146,9 +168,14 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
       }
     }
   }
-  // forget fired keys of tracks that no longer exist, so the memory stays bounded; a spot whose tracks are all
-  // gone (the object left) may fire again later as a new violation
+  // fired keys of live tracks are renewed; those of tracks that no longer exist are forgotten FIRED_MEMORY_MS
+  // later, so the memory stays bounded and a spot whose tracks are all gone for that long (the object left) may
+  // fire again as a new violation
   const live = new Set(tracks.map((t) => t.id));
-  for (const k of next.keys()) if (!live.has(Number(k.split('|')[2]))) next.delete(k);
+  for (const [k, f] of next) {
+    if (live.has(Number(k.split('|')[2]))) {
+      if (f.liveMs !== tMs) next.set(k, { ...f, liveMs: tMs });
+    } else if (tMs - f.liveMs > FIRED_MEMORY_MS) next.delete(k);
+  }
   return { hits, fired: next };
 }

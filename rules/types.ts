@@ -61,5 +61,9 @@ export interface RuleInput {
  * track at the same spot (a pile seen as two boxes, or re-found after the detector lost it) is the same
  * violation, not a new one.
  */
-export type FiredMap = ReadonlyMap<string, { type: ViolationType; zoneId: string; box: Box }>;
+/**
+ * Violations already alerted, by track (`firedKey`): the spot (box) each covers and when one of its tracks was
+ * last alive (`liveMs`), so that a spot whose tracks all vanished for a moment does not alert again.
+ */
+export type FiredMap = ReadonlyMap<string, { type: ViolationType; zoneId: string; box: Box; liveMs: number }>;
 export const firedKey = (type: ViolationType, zoneId: string, trackId: number) => `${type}|${zoneId}|${trackId}`;

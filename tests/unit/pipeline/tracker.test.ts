@@ -63,11 +63,12 @@ describe('person cover of static regions', () => {
     const frames = [[detection(region, 'static_object'), standing], [detection(region, 'static_object'), walkerOver], [detection(region, 'static_object'), standing, walkerBeside], [detection(region, 'static_object'), walkerBeside]];
     const s = feed(frames).at(-1)!;
     const region1 = s.tracks.find((t) => t.semantic === 'static_object')!;
-    expect(region1.personCover).toEqual({ frames: 4, covered: 2 });
+    // counted since the first frame that saw the region (t = 0): how long the count has been kept
+    expect(region1.personCover).toEqual({ frames: 4, covered: 2, sinceMs: 0 });
     expect(s.tracks.find((t) => t.semantic === 'person')!.personCover).toBeUndefined();
     // a frame that does not see the region does not count
     const missed = feed([...frames, []]).at(-1)!.tracks.find((t) => t.semantic === 'static_object')!;
-    expect(missed.personCover).toEqual({ frames: 4, covered: 2 });
+    expect(missed.personCover).toEqual({ frames: 4, covered: 2, sinceMs: 0 });
   });
 });
 

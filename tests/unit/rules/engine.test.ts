@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../../detectors/contract.js';
 import type { Track } from '../../../pipeline/tracker.js';
-import { evaluateRules } from '../../../rules/engine.js';
+import { evaluateRules, FIRED_MEMORY_MS } from '../../../rules/engine.js';
 import type { FiredMap, RuleZone } from '../../../rules/types.js';
 import { T, track, TZ as tz } from '../../helpers/factories.js';
 
@@ -27,9 +27,12 @@ describe('stacking', () => {
     ['a parked car', [track(1, 'vehicle', box, 300)], 0],
     ['a static region that is a person standing', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60)], 0],
     ['a pile with a passer-by walking over it', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 1)], 1],
-    ['a static region a person stood on in most frames (detected now and then)', [track(1, 'static_object', box, 60, { personCover: { frames: 40, covered: 24 } })], 0],
-    ['a pile walkers crossed in a few frames', [track(1, 'static_object', box, 60, { personCover: { frames: 40, covered: 6 } })], 1],
-    ['a static region too new to judge by person cover', [track(1, 'static_object', box, 25, { personCover: { frames: 3, covered: 3 } })], 1],
+    ['a static region a person stood on in most frames (detected now and then)', [track(1, 'static_object', box, 60, { personCover: { frames: 40, covered: 24, sinceMs: T - 50_000 } })], 0],
+    ['a pile walkers crossed in a few frames', [track(1, 'static_object', box, 60, { personCover: { frames: 40, covered: 6, sinceMs: T - 50_000 } })], 1],
+    ['a static region too new to judge by person cover (counted for 4 s)', [track(1, 'static_object', box, 25, { personCover: { frames: 8, covered: 8, sinceMs: T - 4000 } })], 1],
+    ['a static region a person covered in each of its 3 looks, 4 s apart', [track(1, 'static_object', box, 25, { personCover: { frames: 3, covered: 3, sinceMs: T - 8000 } })], 0],
+    ['a static region seen in only 2 looks (not established yet)', [track(1, 'static_object', box, 25, { hits: 2 })], 0],
+    ['goods seen in only 2 looks (a named object needs no more)', [track(1, 'goods', box, 25, { hits: 2 })], 1],
     ['a pile and a person lost a while ago at its place', [track(1, 'static_object', box, 60), track(2, 'person', [0.19, 0.55, 0.31, 0.8], 60, { lastSeenMs: T - 4000 })], 1],
     ['goods outside the zone', [track(1, 'goods', [0.6, 0.6, 0.7, 0.8], 60)], 0],
     ['goods not seen in this frame', [track(1, 'goods', box, 60, { lastSeenMs: T - 2000 })], 0],
@@ -59,6 +62,21 @@ describe('stacking', () => {
     expect(chained.hits.map((h) => h.trackIds)).toEqual([[1]]);
     expect(run([noStacking], [track(4, 'static_object', [0.09, 0.8, 0.11, 0.9], 30)], chained.fired).hits).toEqual([]);
     expect(run([noStacking], [track(1, 'goods', box, 26), track(2, 'goods', [0.25, 0.65, 0.32, 0.8], 26)]).hits.length).toBe(1);
+  });
+
+  it('a pile whose track vanished for a while (hidden, then found again as a new track) does not alert again; after FIRED_MEMORY_MS it may', () => {
+    const first = run([noStacking], [track(1, 'static_object', box, 25)]);
+    expect(first.hits).toHaveLength(1);
+    // the tracker dropped it: nothing at T + 20 s
+    const hidden = run([noStacking], [], first.fired, T + 20_000);
+    expect(hidden.fired.size).toBe(1);
+    // found again at T + 28 s as track 9, still since long ago: the same violation
+    const back = run([noStacking], [track(9, 'static_object', box, 40, { atMs: T + 28_000 })], hidden.fired, T + 28_000);
+    expect(back.hits).toEqual([]);
+    // gone for longer than FIRED_MEMORY_MS: forgotten, and a pile there later is a new violation
+    const gone = run([noStacking], [], first.fired, T + FIRED_MEMORY_MS + 1000);
+    expect(gone.fired.size).toBe(0);
+    expect(run([noStacking], [track(9, 'static_object', box, 25, { atMs: T + 40_000 })], gone.fired, T + 40_000).hits).toHaveLength(1);
   });
 });
 
