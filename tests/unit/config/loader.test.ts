@@ -376,7 +376,7 @@ describe('parseConfigText: every problem at its line and column', () => {
     expect(loaded.baseDir).toBe(resolve('some/dir'));
     expect(loaded.text).toBe(camera());
     expect(loaded.config.site.timezone).toBe('Asia/Shanghai');
-    expect(loaded.config.defaults.sampling).toEqual({ mode: 'keyframes', minIntervalSec: 0 });
+    expect(loaded.config.defaults.sampling).toEqual({ mode: 'keyframes', minIntervalSec: 4 });
     expect(loaded.config.cameras[0]!.source).toMatchObject({ kind: 'rtsp', transport: 'tcp', timeoutSec: 5 });
     expect(loaded.config.cameras[0]!.zones[0]!.rules).toEqual({ stall: { dwell: 60 } });
   });
