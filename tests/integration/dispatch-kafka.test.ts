@@ -23,8 +23,9 @@ import { waitFor } from '../helpers/wait.js';
 // evidence cut from the recorded file and signed; tickets published to a real Kafka broker and read back by a
 // consumer; status reports from a producer, a malformed one dead-lettered.
 //
-// Timeline of the scene (dwell 8 s, cool-down 6 s): the crates stand from 3 s; hidden 22–36 s and 55–69 s
-// (longer than the tracker keeps a lost object), so the rules fire three times at one place:
+// Timeline of the scene (dwell 8 s, cool-down 6 s): the crates stand from 3 s; hidden 22–62 s and 85–125 s
+// (longer than the tracker keeps a lost object, 10 s, and the rules then remember an alerted spot, 30 s —
+// rules/engine.ts FIRED_MEMORY_MS), so the rules fire three times at one place:
 //   hit 1 → incident A, ticket A;  hit 2 → extends A, no ticket;  (the squad resolves A)
 //   hit 3 → after the cool-down: incident B, a recurrence of A, ticket B.
 const dir = mkdtempSync(join(tmpdir(), 'sw-dispatch-'));
@@ -37,7 +38,7 @@ const deadLetters: { value: Record<string, unknown>; headers: Record<string, str
 const spec = {
   name: 'dispatch-e2e',
   background: 'asset:oxford_towncentre_pedestrians.mp4',
-  duration: 95,
+  duration: 150,
   start: '2026-06-01T10:00:00+08:00',
   camera: {
     id: 'cam-a',
@@ -45,7 +46,7 @@ const spec = {
     location: { lat: 31.2304, lon: 121.4737, address: '南京东路 100 号', jurisdiction: 'nanjing-east' },
     zones: [{ id: 'z1', kind: 'no_stacking', polygon: [[0.62, 0.6], [0.98, 0.6], [0.98, 0.98], [0.62, 0.98]], rules: { stacking: { dwell: 8 } } }],
   },
-  objects: [{ image: 'asset:perth_fruit_market_stall.jpg', crop: [0, 520, 300, 200], at: [0.8, 0.9], width: 0.12, appear: 3, leave: 200, hidden: [[22, 36], [55, 69]], truth: { type: 'stacking', zone: 'z1' } }],
+  objects: [{ image: 'asset:perth_fruit_market_stall.jpg', crop: [0, 520, 300, 200], at: [0.8, 0.9], width: 0.12, appear: 3, leave: 200, hidden: [[22, 62], [85, 125]], truth: { type: 'stacking', zone: 'z1' } }],
 };
 
 const topics = { tickets: uniqueTopic('tickets'), ticketStatus: uniqueTopic('status'), dlq: uniqueTopic('dlq') };
