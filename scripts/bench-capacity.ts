@@ -644,6 +644,16 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
     };
     const downsInWindow = downs(linesAtStart);
     const downsSinceStart = downs(0);
+    // The run's own warnings and errors in the window, by message, and the shared decoders' exits and hangs in
+    // full (their stderr tail says why): a drop burst of `decoder_exit` is explained here.
+    const warningsInWindow: Record<string, number> = {};
+    const decoderEvents: Record<string, unknown>[] = [];
+    for (const l of proc!.lines.slice(linesAtStart)) {
+      if (Number(l.level ?? 0) < 40) continue;
+      const msg = String(l.msg ?? '');
+      warningsInWindow[msg] = (warningsInWindow[msg] ?? 0) + 1;
+      if (msg.includes('shared keyframe decoder') && decoderEvents.length < 5) decoderEvents.push(l);
+    }
 
     // Detectors.
     const detectorIds = [...new Set(m1.filter((s) => s.name === 'streetwatch_detector_seconds_count').map((s) => s.labels.detector!))];
@@ -734,6 +744,8 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
       cameraDownInWindow: downsInWindow,
       cameraDownSinceStart: downsSinceStart,
       childrenExitedInWindow: exitedInWindow,
+      warningsInWindow,
+      decoderEvents,
       cpu: {
         unit: '% of one core',
         pctCorePerCamera: r2(pct(ourCpu) / n),
