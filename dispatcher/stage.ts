@@ -185,7 +185,6 @@ export class DispatchStage implements Service {
     return this.keys.publicKeyPem;
   }
 
-  /** Rows were written to the outbox by someone else (the console): publish them now. */
   /**
    * From when a camera's ring must keep video for evidence still owed (pipeline/ring.ts pins it): the cameras'
    * rings ask every few seconds each, so the answer is read from the store at most once a second.
@@ -198,6 +197,7 @@ export class DispatchStage implements Service {
 
   private owedFrom: { at: number; byCamera: Map<string, number> } | undefined;
 
+  /** Rows were written to the outbox by someone else (the console): publish them now. */
   wakeRelay(): void {
     this.relay?.wake();
   }

@@ -285,7 +285,6 @@ export class IncidentStore {
     })();
   }
 
-  /** How many packages are owed now (a gauge). */
   /**
    * Per camera, the earliest moment evidence still owed may need from its ring: a full package starts at the
    * incident's first sighting, an update at its latest one (the clip margin is the ring's business).
@@ -301,6 +300,7 @@ export class IncidentStore {
     return new Map(rows.map((r) => [r.camera, r.from_ms]));
   }
 
+  /** How many packages are owed now (a gauge). */
   owedCount(): number {
     return this.conn.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM evidence_owed WHERE state = 'owed'").get()?.n ?? 0;
   }
