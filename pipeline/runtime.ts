@@ -8,6 +8,7 @@ import { forgetCamera, setCameraFailed, type Metrics } from '../core/metrics.js'
 import type { Frame } from '../core/types.js';
 import { CameraRunner, notStartedStatus, type CameraDeps, type CameraStatus } from './camera.js';
 import { createDecodePool, type DecodePool } from './decode-pool.js';
+import { primeFfmpegCapabilities } from './ffmpeg/capabilities.js';
 import type { DetectionStage } from './detect-stage.js';
 import type { RulesStage } from './rules-stage.js';
 import { FrameScheduler } from './scheduler.js';
@@ -84,6 +85,8 @@ export class Runtime implements Service {
    */
   async start(): Promise<void> {
     this.consumer = this.consume();
+    // before any camera spawns: otherwise each of them runs fluent-ffmpeg's capability probes itself
+    await primeFfmpegCapabilities(this.opts.cameraDeps?.ffmpegPath);
     await this.apply(this.config, this.baseDir, true);
   }
 
