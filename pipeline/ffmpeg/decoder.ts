@@ -13,6 +13,7 @@ import {
 } from './args.js';
 import { FlvH264Reader, type FlvVideoFrame } from './flv.js';
 import { FrameAssembler, type FrameInfo, parseShowinfoLine } from './frame-assembler.js';
+import { inSpawnTurn } from './spawn-turn.js';
 import { stopChild } from './stop.js';
 
 /** How a decoder run ended. `stderrTail` is redacted; classify it with `classifyFfmpegFailure`. */
@@ -160,7 +161,11 @@ export class FfmpegDecoder {
     cmd.on('end', () => {
       /* normal end; settled on 'close' */
     });
-    cmd.run();
+    inSpawnTurn(() => {
+      // stopped while waiting for its turn: nothing to spawn
+      if (this.stoppedByUs) this.settle({ code: null, signal: null });
+      else cmd.run();
+    });
   }
 
   private settle(r: { code: number | null; signal: NodeJS.Signals | string | null; spawnError?: Error }): void {

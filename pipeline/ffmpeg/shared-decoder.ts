@@ -6,6 +6,7 @@ import { redact } from '../../core/redact.js';
 import { frameBytes, sharedDecoderInputOptions, sharedDecoderOutputOptions } from './args.js';
 import { flvHeader, flvKeyframeTag, flvKeyframeTagParts } from './flv.js';
 import { FrameAssembler, parseShowinfoLine } from './frame-assembler.js';
+import { inSpawnTurn } from './spawn-turn.js';
 import { stopChild } from './stop.js';
 
 /** Why a keyframe sent to a shared decoder came back without a picture. */
@@ -126,7 +127,14 @@ export class SharedDecoder {
       /* ffmpeg gone; settled on 'close' */
     });
     this.input.write(flvHeader());
-    cmd.run();
+    // keyframes sent before its turn wait in `input`; cameras already wait for it, so it goes first
+    inSpawnTurn(
+      () => {
+        if (this.stopping) this.settle(null, null);
+        else cmd.run();
+      },
+      { first: true },
+    );
   }
 
   /** Sends one Annex B keyframe (SPS/PPS included); the answer comes in decode order. */

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { primeFfmpegCapabilities } from '../../pipeline/ffmpeg/capabilities.js';
+import { FfmpegDecoder } from '../../pipeline/ffmpeg/decoder.js';
+import { SharedDecoder } from '../../pipeline/ffmpeg/shared-decoder.js';
 
 // A real ffmpeg behind a wrapper that logs each invocation's arguments, so the test counts the processes that
 // fluent-ffmpeg starts.
@@ -44,5 +46,34 @@ describe('primeFfmpegCapabilities', () => {
     // a second prime is the same promise: no new probe
     await primeFfmpegCapabilities(wrapper);
     expect(probes()).toBe(2);
+  });
+});
+
+describe('spawning in turns', () => {
+  const runs = () => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(' -i ')).length;
+
+  it('a camera decoder stopped before its turn never spawns, and its exit still resolves', async () => {
+    await primeFfmpegCapabilities(wrapper);
+    const before = runs();
+    const dec = new FfmpegDecoder({
+      spec: { input: { kind: 'file', path: join(dir, 'none.mp4'), loop: false, realtime: false }, sampling: { mode: 'keyframes', minIntervalSec: 0 }, frame: { width: 64, height: 36 } },
+      ffmpegPath: wrapper,
+      onFrame: () => undefined,
+    });
+    dec.start();
+    const exit = await dec.stop();
+    expect(exit).toMatchObject({ code: null, signal: null, stoppedByUs: true, frames: 0 });
+    expect(dec.pid).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(runs()).toBe(before);
+  });
+
+  it('a shared decoder stopped before its turn never spawns, and its exit still resolves', async () => {
+    const before = runs();
+    const dec = new SharedDecoder({ width: 64, height: 36 }, { ffmpegPath: wrapper });
+    dec.start();
+    await dec.stop();
+    await expect(dec.exited).resolves.toMatchObject({ code: null, signal: null });
+    expect(runs()).toBe(before);
   });
 });
