@@ -223,6 +223,11 @@ export const configSchema = z.strictObject({
       processes: z.number().int().min(0).max(64).default(0),
       /** Keyframes waiting in one decoder beyond which a live camera's keyframe is dropped (drop point decode_queue_full). */
       maxPending: z.number().int().positive().default(64),
+      /**
+       * Niceness of the cameras' receivers (their own ffmpeg on shared decoding). What a late receiver owes
+       * waits in its socket buffer and is lost by nobody; a late shared decoder or event loop drops frames.
+       */
+      receiverNice: z.number().int().min(0).max(19).default(5),
     })
     .prefault({}),
   scheduler: z

@@ -304,7 +304,7 @@ export class CameraRunner {
       ffmpegPath: this.deps.ffmpegPath,
       stopStepMs: this.deps.stopStepMs,
       ...(pool
-        ? { onKeyframe }
+        ? { onKeyframe, nice: pool.receiverNice }
         : {
             onFrame: (data: Buffer, info: { ptsSec: number }) => {
               lastFrameAt = Date.now();

@@ -18,6 +18,8 @@ export interface DecodePoolOptions {
   processes: number;
   /** Keyframes waiting in one decoder beyond which a live camera's next keyframe is dropped. */
   maxPending: number;
+  /** Niceness the cameras' receivers run at (config `decoding.receiverNice`; applied by the camera). */
+  receiverNice?: number;
   /** A decoder whose oldest keyframe waited this long is hung: it is killed and replaced. Default 15 s. */
   hungAfterMs?: number;
   log: Logger;
@@ -77,6 +79,11 @@ export class DecodePool implements Service {
     if (!decoder) return Promise.resolve({ ok: false, reason: 'decoder_exit' });
     if (!wait && decoder.pending >= this.opts.maxPending) return Promise.resolve({ ok: false, reason: 'decode_queue_full' });
     return decoder.decode(annexB);
+  }
+
+  /** Niceness for the receivers that feed this pool. */
+  get receiverNice(): number {
+    return this.opts.receiverNice ?? 0;
   }
 
   /** A camera that stopped no longer counts toward its decoder's load. */
@@ -150,6 +157,7 @@ export function createDecodePool(config: Config, log: Logger, deps?: { ffmpegPat
   return new DecodePool({
     processes: d.processes || availableParallelism(),
     maxPending: d.maxPending,
+    receiverNice: d.receiverNice,
     log: log.child({ part: 'decode-pool' }),
     ...(deps?.ffmpegPath ? { ffmpegPath: deps.ffmpegPath } : {}),
     ...(deps?.stopStepMs ? { stopStepMs: deps.stopStepMs } : {}),

@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
@@ -46,6 +47,8 @@ export interface DecoderOptions {
   ffmpegPath?: string;
   /** How long each stop step (q, then SIGTERM) may take before the next one. */
   stopStepMs?: number;
+  /** Niceness to run ffmpeg at (0 or absent: the parent's). */
+  nice?: number;
 }
 
 const TAIL_LINES = 30;
@@ -132,6 +135,13 @@ export class FfmpegDecoder {
 
     cmd.on('start', () => {
       this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      if (this.opts.nice && this.proc?.pid !== undefined) {
+        try {
+          setPriority(this.proc.pid, this.opts.nice);
+        } catch {
+          /* it already exited: handled on 'close' */
+        }
+      }
       // fluent-ffmpeg only attaches its own exit handling; we wait on the real process for the reap.
       this.proc?.once('close', (code, signal) => {
         if (!shared) return this.settle({ code, signal });

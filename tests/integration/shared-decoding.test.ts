@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DecodePool } from '../../pipeline/decode-pool.js';
@@ -111,6 +111,17 @@ describe('cameras on the shared decoders', () => {
     expect(receiver.cmd).not.toContain('scale=');
     expect(p.pids()).toHaveLength(1);
     expect(ffmpegs.map((x) => x.pid)).toContain(p.pids()[0]);
+  });
+
+  it('the receiver runs at decoding.receiverNice, the shared decoder at our own priority', async () => {
+    const p = new DecodePool({ processes: 1, maxPending: 64, receiverNice: 7, log: memoryLogger().log, stopStepMs: 1500 });
+    pools.push(p);
+    const h = camera('cam-nice', p);
+    await h.runner.start();
+    await waitFor(() => h.frames.length >= 1, 20_000, 'a frame');
+    const receiver = (await listProcesses('ffmpeg')).find((x) => x.ppid === process.pid && x.cmd.includes(server.url('/cam')))!;
+    expect(getPriority(receiver.pid)).toBe(7);
+    expect(getPriority(p.pids()[0]!)).toBe(getPriority(0));
   });
 
   it('sampling.minIntervalSec 2 on a 1 s GOP: one keyframe in two is decoded (frames 2 s apart)', async () => {
