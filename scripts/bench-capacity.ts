@@ -813,6 +813,13 @@ async function runStep(ctx: StepContext): Promise<StepResult> {
         samples: lagSamples.length,
         note: `gauge per camera sampled every ${ctx.sampleSec} s; percentiles over all samples and cameras`,
       },
+      // prom-client's GC histogram of node's main isolate, by kind (major = mark-compact)
+      gcMainIsolate: Object.fromEntries(
+        ['major', 'minor', 'incremental', 'weakcb'].map((kind) => {
+          const has = (l: Record<string, string>) => l.kind === kind;
+          return [kind, { perSec: r2(d('streetwatch_process_nodejs_gc_duration_seconds_count', has) / windowSec), msPerSec: r1((d('streetwatch_process_nodejs_gc_duration_seconds_sum', has) * 1000) / windowSec) }];
+        }),
+      ),
       eventLoopLagMs: {
         p99: rn(loopLagP99, (x) => r1(x * 1000)),
         p99Median: rn(loopP99.length ? percentile(loopP99, 50) : null, (x) => r1(x * 1000)),

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/loader.js';
 import { watchConfig } from '../../config/watch.js';
 import { isStreetwatchError } from '../../core/errors.js';
+import { tuneHeapForStreaming } from '../../core/heap.js';
 import { stopSignal } from '../../core/lifecycle.js';
 import { createLogger, setRootLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
@@ -32,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   const opts = await serveOptions(argv, 'run', HELP);
   if (typeof opts === 'number') return opts;
   const { loaded, host, port } = opts;
+  tuneHeapForStreaming();
   const log = createLogger({ level: loaded.config.log.level });
   setRootLogger(log);
   // Loading models takes seconds; a SIGHUP then (an operator who just fixed a model file) would otherwise kill
