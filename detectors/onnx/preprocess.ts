@@ -116,6 +116,21 @@ export class Preprocessor {
     const m0 = this.mul[0]!, m1 = this.mul[1]!, m2 = this.mul[2]!;
     const a0 = this.add[0]!, a1 = this.add[1]!, a2 = this.add[2]!;
     const nw = p.nw;
+    if (nw === frame.width && p.nh === frame.height) {
+      // No resampling (the model's input was fitted to the frames, or they were made at its size): every
+      // weight would be 0, so only the channel order and the normalisation are left — the same values as the
+      // general path below at a quarter of its loads (YOLOX on 416×234 frames: most of the main thread's
+      // preprocessing time).
+      for (let y = 0, i = 0; y < p.nh; y++) {
+        let o = base + (y + p.padY) * W + p.padX;
+        for (let x = 0; x < nw; x++, o++, i += 3) {
+          dst[o] = src[i + s0]! * m0 + a0;
+          dst[o + plane] = src[i + s1]! * m1 + a1;
+          dst[o + 2 * plane] = src[i + s2]! * m2 + a2;
+        }
+      }
+      return p;
+    }
     // three lerps per value (across x on both rows, then down) — measured faster than four weighted taps
     // and than integer fixed point in V8
     for (let y = 0; y < p.nh; y++) {

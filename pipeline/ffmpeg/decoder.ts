@@ -173,8 +173,12 @@ export class FfmpegDecoder {
     });
     inSpawnTurn(() => {
       // stopped while waiting for its turn: nothing to spawn
-      if (this.stoppedByUs) this.settle({ code: null, signal: null });
-      else cmd.run();
+      if (this.stoppedByUs) return this.settle({ code: null, signal: null });
+      try {
+        cmd.run();
+      } catch (e) {
+        this.settle({ code: null, signal: null, spawnError: e as Error });
+      }
     });
   }
 

@@ -130,8 +130,12 @@ export class SharedDecoder {
     // keyframes sent before its turn wait in `input`; cameras already wait for it, so it goes first
     inSpawnTurn(
       () => {
-        if (this.stopping) this.settle(null, null);
-        else cmd.run();
+        if (this.stopping) return this.settle(null, null);
+        try {
+          cmd.run();
+        } catch {
+          this.settle(null, null); // answered decoder_exit; the pool replaces it with backoff
+        }
       },
       { first: true },
     );

@@ -93,6 +93,27 @@ describe('Preprocessor', () => {
     expect([...out2.subarray(0, 2)]).toEqual([50, 120]);
   });
 
+  it('writes a frame that needs no resampling (its size is the image area) exactly as the bilinear path would', () => {
+    // 8×5 into an 8×8 top-left letterbox: scale 1. A noise frame, so any misplaced or swapped value shows.
+    const f = frame('c', 0, { width: 8, height: 5 });
+    for (let i = 0; i < f.data.length; i++) f.data[i] = (i * 37 + 11) % 256;
+    const s = spec({ colour: 'BGR', scale: 1 / 255, mean: [0.1, 0.2, 0.3], std: [0.5, 0.6, 0.7] });
+    const pre = new Preprocessor(s);
+    const fast = new Float32Array(pre.imageSize);
+    pre.write(f, fast);
+    // the reference: the same normalisation, pixel by pixel, straight from the definition
+    for (let y = 0; y < 5; y++) {
+      for (let x = 0; x < 8; x++) {
+        for (let c = 0; c < 3; c++) {
+          const v = f.data[(y * 8 + x) * 3 + (2 - c)]!; // BGR: tensor channel 0 is blue
+          expect(fast[c * 64 + y * 8 + x]).toBeCloseTo((v / 255 - s.mean[c]!) / s.std[c]!, 5);
+        }
+      }
+    }
+    // and the padding below it
+    expect(rows(fast, 0).slice(5).flat().every((v) => v === Math.round((114 / 255 - 0.1) / 0.5))).toBe(true);
+  });
+
   it('puts each frame of a batch in its own slot and leaves the others alone', () => {
     const pre = new Preprocessor(spec({ resize: 'stretch' }));
     const out = new Float32Array(pre.imageSize * 2).fill(-1);
