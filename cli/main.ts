@@ -25,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   eval: () => import('./commands/eval.js'),
   keys: () => import('./commands/keys.js'),
   evidence: () => import('./commands/evidence.js'),
+  cameras: () => import('./commands/cameras.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

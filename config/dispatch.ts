@@ -92,6 +92,12 @@ export const kafkaSchema = z
     /** Partitions for topics streetwatch creates; camera configs and hits are spread over them by key. */
     partitions: z.number().int().min(1).max(10000).default(6),
     /**
+     * Partitions of the camera registry topic (cluster mode). They are the shards workers hold, so they bound
+     * how many workers share the cameras, and a join or leave moves whole partitions: 64 keeps each move
+     * small up to dozens of workers.
+     */
+    cameraPartitions: z.number().int().min(1).max(10000).default(64),
+    /**
      * Replicas of each topic streetwatch creates. Absent: the broker's default.replication.factor (a
      * single-node lab broker has 1; production clusters usually 3, which with acks from all in-sync replicas
      * keeps a ticket through the loss of one broker).

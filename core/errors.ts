@@ -67,6 +67,12 @@ export const ErrorCodes = {
   KAFKA_PUBLISH_FAILED: 'KAFKA_PUBLISH_FAILED',
   /** publish() or a status source used outside start()…stop(). */
   SINK_NOT_STARTED: 'SINK_NOT_STARTED',
+  /** Cluster mode: a camera config refused by the registry (put) or a registry record that is not valid (read). */
+  REGISTRY_CAMERA_INVALID: 'REGISTRY_CAMERA_INVALID',
+  /** The camera registry was used outside start()…stop(). */
+  REGISTRY_NOT_STARTED: 'REGISTRY_NOT_STARTED',
+  /** The camera registry topic could not be read to its end in time. */
+  REGISTRY_READ_TIMEOUT: 'REGISTRY_READ_TIMEOUT',
   STORE_FAILED: 'STORE_FAILED',
   /** Console: no token, an unknown token, or no tokens configured (console.tokens). */
   CONSOLE_UNAUTHORIZED: 'CONSOLE_UNAUTHORIZED',

@@ -30,7 +30,7 @@ export interface KafkaSinkOptions extends KafkaConnectOptions {
   client?: KafkaClient;
 }
 
-function clientFor(cfg: KafkaConfig, opts: KafkaSinkOptions): KafkaClient {
+export function clientFor(cfg: KafkaConfig, opts: KafkaConnectOptions & { client?: KafkaClient }): KafkaClient {
   return opts.client ?? new Kafka(kafkaClientConfig(cfg, opts));
 }
 
@@ -43,11 +43,24 @@ function onlyTopicExists(e: unknown): boolean {
   return x?.type === 'TOPIC_ALREADY_EXISTS';
 }
 
+/** How ensureTopics makes a topic: `configKey` names the setting of its partitions in warnings. */
+export interface TopicSpec {
+  configKey?: string;
+  /** Topic-level settings, e.g. cleanup.policy=compact for the camera registry. */
+  configEntries?: { name: string; value: string }[];
+}
+
 /**
  * Creates the topics that do not exist yet (partitions and replication from the config) and warns about an
  * existing topic with fewer partitions than configured: kafkajs never shrinks or grows a topic on its own.
  */
-async function ensureTopics(admin: Admin, cfg: Pick<KafkaConfig, 'partitions' | 'replicationFactor'>, topics: readonly string[], log?: Logger): Promise<void> {
+export async function ensureTopics(
+  admin: Admin,
+  cfg: Pick<KafkaConfig, 'partitions' | 'replicationFactor'>,
+  topics: readonly string[],
+  log?: Logger,
+  spec: TopicSpec = {},
+): Promise<void> {
   const unique = [...new Set(topics)];
   if (unique.length === 0) return;
   try {
@@ -57,6 +70,7 @@ async function ensureTopics(admin: Admin, cfg: Pick<KafkaConfig, 'partitions' | 
         topic,
         numPartitions: cfg.partitions,
         ...(cfg.replicationFactor !== undefined && { replicationFactor: cfg.replicationFactor }),
+        ...(spec.configEntries && { configEntries: spec.configEntries }),
       })),
     });
   } catch (e) {
@@ -72,12 +86,12 @@ async function ensureTopics(admin: Admin, cfg: Pick<KafkaConfig, 'partitions' | 
   }
   for (const t of meta.topics) {
     if (t.partitions.length < cfg.partitions) {
-      log?.warn({ topic: t.name, partitions: t.partitions.length, configured: cfg.partitions }, `Kafka topic ${t.name} has ${t.partitions.length} partitions, dispatch.kafka.partitions says ${cfg.partitions}; existing topics are not changed`);
+      log?.warn({ topic: t.name, partitions: t.partitions.length, configured: cfg.partitions }, `Kafka topic ${t.name} has ${t.partitions.length} partitions, ${spec.configKey ?? 'dispatch.kafka.partitions'} says ${cfg.partitions}; existing topics are not changed`);
     }
   }
 }
 
-async function withAdmin<T>(client: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(client: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = client.admin();
   try {
     await admin.connect();
