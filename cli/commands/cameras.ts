@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../config/loader.js';
 import { resolveCamera } from '../../config/schema.js';
@@ -42,7 +44,8 @@ export const run = (argv: string[]): Promise<number> =>
     if (!kafka) {
       throw new StreetwatchError('CONFIG_INVALID', `${cluster.file} has no dispatch.kafka: cluster mode keeps its cameras on Kafka; add dispatch.kafka.brokers (config/example.yaml shows it)`, { details: { file: cluster.file } });
     }
-    const log = createLogger({ level: 'warn' });
+    // stdout carries the answer (`list --json` is parsed by scripts); warnings go to stderr
+    const log = createLogger({ level: 'warn', destination: pino.destination(2) });
     const registry = new KafkaCameraRegistry(kafka, { baseDir: cluster.baseDir, logger: log });
     await registry.start();
     try {
@@ -50,7 +53,10 @@ export const run = (argv: string[]): Promise<number> =>
         // the whole file is validated first (file:line errors), so a bad file writes nothing
         const source = await loadConfig(arg!);
         for (const cam of source.config.cameras) {
-          await registry.put(resolveCamera(source.config, cam));
+          const resolved = resolveCamera(source.config, cam);
+          // a file source's relative path meant "next to the config file" (asset: names are found anywhere)
+          if (resolved.source.kind === 'file' && !resolved.source.path.startsWith('asset:') && !isAbsolute(resolved.source.path)) resolved.source = { ...resolved.source, path: resolve(source.baseDir, resolved.source.path) };
+          await registry.put(resolved);
           process.stdout.write(`put ${cam.id}\n`);
         }
         process.stdout.write(`${source.config.cameras.length} camera(s) from ${source.file} in ${registry.topic}\n`);

@@ -64,15 +64,20 @@ export async function ensureTopics(
   const unique = [...new Set(topics)];
   if (unique.length === 0) return;
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: unique.map((topic) => ({
-        topic,
-        numPartitions: cfg.partitions,
-        ...(cfg.replicationFactor !== undefined && { replicationFactor: cfg.replicationFactor }),
-        ...(spec.configEntries && { configEntries: spec.configEntries }),
-      })),
-    });
+    // only the missing ones: asking for an existing topic makes kafkajs log a CreateTopics error at every start
+    const existing = new Set(await admin.listTopics());
+    const missing = unique.filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: cfg.partitions,
+          ...(cfg.replicationFactor !== undefined && { replicationFactor: cfg.replicationFactor }),
+          ...(spec.configEntries && { configEntries: spec.configEntries }),
+        })),
+      });
+    }
   } catch (e) {
     if (!onlyTopicExists(e)) {
       throw new StreetwatchError('KAFKA_TOPICS_FAILED', `cannot create Kafka topics ${unique.join(', ')}: ${describe(e)}`, { cause: e, retriable: true, details: { topics: unique } });

@@ -32,6 +32,7 @@ describe('kafka', () => {
       clientId: 'streetwatch',
       topicPrefix: 'streetwatch.',
       partitions: 6,
+      cameraPartitions: 64,
       topics: {
         cameras: 'streetwatch.cameras',
         hits: 'streetwatch.hits',

@@ -12,12 +12,13 @@ import { statusReport } from '../../../helpers/factories.js';
 
 const cfg = kafkaSchema.parse({ brokers: ['127.0.0.1:9092'], topicPrefix: 'hp.', partitions: 4, replicationFactor: 1 });
 
-function fakeClient(opts: { createTopics?: () => Promise<boolean>; sendBatch?: () => Promise<unknown>; existingPartitions?: number } = {}) {
+function fakeClient(opts: { createTopics?: () => Promise<boolean>; sendBatch?: () => Promise<unknown>; existingPartitions?: number; existingTopics?: string[] } = {}) {
   const calls: { what: string; args?: unknown }[] = [];
   let eachMessage: ((p: EachMessagePayload) => Promise<void>) | undefined;
   const admin = {
     connect: vi.fn(async () => void calls.push({ what: 'admin.connect' })),
     disconnect: vi.fn(async () => void calls.push({ what: 'admin.disconnect' })),
+    listTopics: vi.fn(async () => opts.existingTopics ?? []),
     createTopics: vi.fn(async (args: unknown) => {
       calls.push({ what: 'createTopics', args });
       return (opts.createTopics ?? (async () => true))();
@@ -87,6 +88,17 @@ describe('KafkaTicketSink', () => {
     await sink.stop();
     expect(f.producer.disconnect).toHaveBeenCalledTimes(1);
     await expect(sink.publish([{ topic: 'hp.tickets', key: 'k', value: 'v' }])).rejects.toMatchObject({ code: 'SINK_NOT_STARTED' });
+  });
+
+  it('creates only the topics that do not exist yet (asking for an existing one makes kafkajs log an error)', async () => {
+    const f = fakeClient({ existingTopics: ['hp.tickets'] });
+    const sink = new KafkaTicketSink(cfg, { baseDir: '.', client: f.client, topics: ['hp.tickets', 'hp.dlq'] });
+    await sink.start();
+    const created = f.calls.filter((c) => c.what === 'createTopics').map((c) => (c.args as { topics: { topic: string }[] }).topics.map((t) => t.topic));
+    expect(created).toEqual([['hp.dlq']]);
+    const g = fakeClient({ existingTopics: ['hp.tickets', 'hp.dlq'] });
+    await new KafkaTicketSink(cfg, { baseDir: '.', client: g.client, topics: ['hp.tickets', 'hp.dlq'] }).start();
+    expect(g.calls.some((c) => c.what === 'createTopics')).toBe(false);
   });
 
   it('topics that exist already (including a creation race) are fine; fewer partitions than configured is warned', async () => {
