@@ -159,23 +159,35 @@ export class KafkaCameraRegistry implements CameraRegistry {
       try {
         await consumer.connect();
         await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+        let timer: NodeJS.Timeout | undefined;
         const done = new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new StreetwatchError('REGISTRY_READ_TIMEOUT', `reading ${this.topic} to its end took longer than ${(this.opts.readTimeoutMs ?? 60_000) / 1000} s`, { retriable: true })), this.opts.readTimeoutMs ?? 60_000);
-          void consumer.run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              const key = message.key?.toString('utf8') ?? '';
-              latest.set(key, { value: message.value, partition, offset: message.offset });
-              const end = waiting.get(partition);
-              if (end !== undefined && BigInt(message.offset) + 1n >= end) waiting.delete(partition);
-              if (!waiting.size) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
+          timer = setTimeout(() => reject(new StreetwatchError('REGISTRY_READ_TIMEOUT', `reading ${this.topic} to its end took longer than ${(this.opts.readTimeoutMs ?? 60_000) / 1000} s`, { retriable: true })), this.opts.readTimeoutMs ?? 60_000);
+          const reached = (partition: number) => {
+            waiting.delete(partition);
+            if (!waiting.size) resolve();
+          };
+          // The last offset of a partition need not hold a message a consumer sees (a transaction's commit
+          // marker): kafkajs still reports the batch, with no lag left once it is past it.
+          consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+            if (payload.offsetLag === '0' && waiting.has(payload.partition)) reached(payload.partition);
           });
+          consumer
+            .run({
+              autoCommit: false,
+              eachMessage: async ({ partition, message }) => {
+                const key = message.key?.toString('utf8') ?? '';
+                latest.set(key, { value: message.value, partition, offset: message.offset });
+                const end = waiting.get(partition);
+                if (end !== undefined && BigInt(message.offset) + 1n >= end) reached(partition);
+              },
+            })
+            .catch(reject);
         });
-        await done;
+        try {
+          await done;
+        } finally {
+          clearTimeout(timer);
+        }
       } finally {
         await consumer.disconnect().catch(() => undefined);
         await withAdmin(client, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);

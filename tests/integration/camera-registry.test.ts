@@ -27,9 +27,9 @@ const camera = (id: string, over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-async function registry(topic: string, partitions = 8): Promise<KafkaCameraRegistry> {
+async function registry(topic: string, partitions = 8, readTimeoutMs?: number): Promise<KafkaCameraRegistry> {
   const cfg = kafkaSchema.parse({ brokers: broker.brokers, clientId: 'sw-registry-test', topics: { cameras: topic }, cameraPartitions: partitions });
-  const r = new KafkaCameraRegistry(cfg, { baseDir: dir, logger: memoryLogger().log });
+  const r = new KafkaCameraRegistry(cfg, { baseDir: dir, logger: memoryLogger().log, ...(readTimeoutMs ? { readTimeoutMs } : {}) });
   registries.push(r);
   await r.start();
   return r;
@@ -98,6 +98,22 @@ describe('KafkaCameraRegistry on a real broker', () => {
     expect(snap.refused.map((x) => x.key).sort()).toEqual(['cam-junk', 'cam-wrong']);
     expect(snap.refused.find((x) => x.key === 'cam-junk')!.reason).toMatch(/not JSON/);
     expect(snap.refused.find((x) => x.key === 'cam-wrong')!.reason).toMatch(/record key is 'cam-wrong' but the camera's id is 'cam-other'/);
+  }, 60_000);
+
+  it('reads to the end of partitions whose last offset is a transaction marker, not a camera', async () => {
+    const topic = uniqueTopic('cameras');
+    const r = await registry(topic, 1, 20_000); // a read that never finds its end fails with REGISTRY_READ_TIMEOUT
+    // a transactional writer (another tool) leaves a commit marker after its records: the partition's last
+    // offset holds no message, so reading "up to the last offset" would wait for ever
+    const tx = createProducer(broker.brokers, { transactionalId: uniqueTopic('registry-tx'), idempotent: true, maxInFlightRequests: 1 });
+    await tx.connect();
+    const t = await tx.transaction();
+    await t.send({ topic, messages: [{ key: 'cam-tx', value: JSON.stringify(camera('cam-tx')) }] });
+    await t.commit();
+    await tx.disconnect();
+    const [end] = await admin.fetchTopicOffsets(topic);
+    expect(Number(end!.high)).toBe(2); // the record and the marker
+    expect((await r.list()).cameras.map((c) => c.id)).toEqual(['cam-tx']);
   }, 60_000);
 
   it('lists an empty registry without waiting', async () => {
