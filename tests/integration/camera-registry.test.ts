@@ -13,6 +13,7 @@ import { KafkaCameraRegistry } from '../../pipeline/cluster/registry.js';
 import { runCli } from '../helpers/cli.js';
 import { createAdmin, createProducer, startKafka, uniqueTopic, type KafkaBroker } from '../helpers/kafka.js';
 import { memoryLogger } from '../helpers/pipeline.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sw-registry-'));
 let broker: KafkaBroker;
@@ -111,8 +112,9 @@ describe('KafkaCameraRegistry on a real broker', () => {
     await t.send({ topic, messages: [{ key: 'cam-tx', value: JSON.stringify(camera('cam-tx')) }] });
     await t.commit();
     await tx.disconnect();
-    const [end] = await admin.fetchTopicOffsets(topic);
-    expect(Number(end!.high)).toBe(2); // the record and the marker
+    // the coordinator writes the commit marker after commit() returns: wait until the record and the marker
+    // are both there (the stable end the registry reads to)
+    await waitFor(async () => Number((await admin.fetchTopicOffsets(topic))[0]!.high) === 2, 20_000, 'the commit marker');
     expect((await r.list()).cameras.map((c) => c.id)).toEqual(['cam-tx']);
   }, 60_000);
 
