@@ -88,9 +88,9 @@ export const samplingSchema = z.discriminatedUnion('mode', [
    * Decode keyframes only: ~10× cheaper than every frame. `minIntervalSec`: decode a keyframe only when at
    * least this long (camera time) passed since the last decoded one (4 with a 2 s GOP = every other keyframe);
    * the others are skipped before decoding, which is most of a camera's cost. 0 decodes every keyframe.
-   * Default 4: a look every 4 s lets a 2-core machine carry about 140 cameras, 150 at the edge (1.09 % of a
-   * core per camera; every keyframe: 1.41 %, 120 cameras), and the rules judge stillness by time and looks, so
-   * eval scores the same at 4 s as at 2 s (docs/CAPACITY.md).
+   * Default 4: a look every 4 s lets a 2-core machine carry 150 cameras with room to spare (≈ 1.0 % of a core
+   * per camera, up to 180 cameras; every keyframe: 1.41 %, 120 cameras), and the rules judge stillness by time
+   * and looks, so eval finds the same violations at 4 s as at 2 s (docs/CAPACITY.md).
    */
   z.strictObject({ mode: z.literal('keyframes'), minIntervalSec: z.number().min(0).max(9).default(4) }),
   /** Decode everything and keep `fps` frames per second (may be fractional, e.g. 0.5). */

@@ -135,10 +135,10 @@ export function evaluateRules(input: RuleInput, fired: FiredMap): EvaluateResult
         }
         const dwell = stillSec(t, tMs);
         if (dwell < rule.dwell) continue;
-        if (explainedByOthers(t, tracks, tMs)) continue;
         // a still region seen in fewer looks than this is not established: at a look every 4 s, slow walkers
         // and a standing person's legs make regions that last one or two looks before they change shape
         if (t.semantic === 'static_object' && t.hits < MIN_STILL_REGION_LOOKS) continue;
+        if (explainedByOthers(t, tracks, tMs)) continue;
         let vendor: Track | undefined;
         if (type === 'stall') {
           if (openStallPoints.some((lp) => inZone(t, lp))) continue;

@@ -59,11 +59,8 @@ export interface RuleInput {
 /**
  * What already fired, by (rule, zone, track): a still object alerts once, not on every frame; and another
  * track at the same spot (a pile seen as two boxes, or re-found after the detector lost it) is the same
- * violation, not a new one.
- */
-/**
- * Violations already alerted, by track (`firedKey`): the spot (box) each covers and when one of its tracks was
- * last alive (`liveMs`), so that a spot whose tracks all vanished for a moment does not alert again.
+ * violation, not a new one. Each entry holds the spot (box) it covers and when one of its tracks was last alive
+ * (`liveMs`), so that a spot whose tracks all vanished for a moment does not alert again.
  */
 export type FiredMap = ReadonlyMap<string, { type: ViolationType; zoneId: string; box: Box; liveMs: number }>;
 export const firedKey = (type: ViolationType, zoneId: string, trackId: number) => `${type}|${zoneId}|${trackId}`;

@@ -133,8 +133,10 @@ export class SharedDecoder {
         if (this.stopping) return this.settle(null, null);
         try {
           cmd.run();
-        } catch {
-          this.settle(null, null); // answered decoder_exit; the pool replaces it with backoff
+        } catch (e) {
+          // answered decoder_exit; the pool logs the tail and replaces it with backoff
+          this.tail.push(redact(`spawn failed: ${e instanceof Error ? e.message : String(e)}`));
+          this.settle(null, null);
         }
       },
       { first: true },
